@@ -1,0 +1,17 @@
+import type { Transaction } from 'kysely';
+import type { Schema } from './schema.js';
+
+/**
+ * Every table that holds a company's data, in deletion order (children first). When the company's last user
+ * uninstalls, all of them are emptied for that company. `consent_events` is deliberately absent: the opt-out
+ * history must survive so that R8 keeps being honoured if the company ever reinstalls.
+ * A new company-scoped table must be added here (the uninstall test checks every table but consent_events).
+ */
+export const COMPANY_TABLES = ['installations', 'companies'] as const;
+
+export async function deleteCompanyData(trx: Transaction<Schema>, companyId: string): Promise<void> {
+  for (const table of COMPANY_TABLES) {
+    if (table === 'companies') await trx.deleteFrom('companies').where('id', '=', companyId).execute();
+    else await trx.deleteFrom(table).where('company_id', '=', companyId).execute();
+  }
+}

@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SqliteDriver from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { migrations } from './migrations/index.js';
+import type { Schema } from './schema.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export type Database = {
+  kind: DatabaseKind;
+  db: Kysely<Schema>;
+  /** Runs fn in one transaction; rolled back when fn throws. */
+  transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
+  migrate(): Promise<void>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  /**
+   * Makes deleted rows unreadable from the files too: SQLite runs with secure_delete (freed pages are zeroed) and the
+   * WAL is checkpointed and truncated so no old frame still holds the data. PostgreSQL: VACUUM of the named tables.
+   */
+  scrubDeleted(tables: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** `file:PATH` (SQLite, created with its folder when missing) or `postgres://…`. */
+export function openDatabase(url: string): Database {
+  if (url.startsWith('file:')) return openSqlite(url.slice('file:'.length));
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  throw new Error(`unsupported DATABASE_URL scheme: ${url.split(':')[0]}`);
+}
+
+function openSqlite(path: string): Database {
+  const file = path === ':memory:' ? path : resolve(path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const driver = new SqliteDriver(file);
+  driver.pragma('journal_mode = WAL');
+  // Writers wait for each other instead of failing with SQLITE_BUSY (several processes may share the file).
+  driver.pragma('busy_timeout = 5000');
+  driver.pragma('synchronous = NORMAL');
+  driver.pragma('foreign_keys = ON');
+  driver.pragma('secure_delete = ON');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: driver }) });
+  return {
+    kind: 'sqlite',
+    db,
+    transaction: (fn) => db.transaction().execute(fn),
+    migrate: () => runMigrations(db),
+    ping: () => ping(db),
+    async scrubDeleted() {
+      driver.pragma('wal_checkpoint(TRUNCATE)');
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string): Database {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'postgres',
+    db,
+    transaction: (fn) => db.transaction().execute(fn),
+    migrate: () => runMigrations(db),
+    ping: () => ping(db),
+    async scrubDeleted(tables) {
+      for (const table of tables) await sql`VACUUM ${sql.table(table)}`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function runMigrations(db: Kysely<Schema>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    const cause = error instanceof Error ? error.message : String(error ?? '');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${cause}`);
+  }
+}
+
+async function ping(db: Kysely<Schema>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

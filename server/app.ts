@@ -1,0 +1,72 @@
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { AppContext } from './context.js';
+import { AppError, httpStatusOf } from './errors.js';
+import { createHealthRouter } from './http/health-routes.js';
+import { createOAuthRouter } from './http/oauth-routes.js';
+
+/** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
+const FRAMEABLE = new Set(['/panel', '/settings']);
+
+export function createApp(ctx: AppContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  const log = ctx.logger.child({ subsystem: 'http' });
+
+  const strict = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } } });
+  const frameable = helmet({
+    frameguard: false,
+    contentSecurityPolicy: { directives: { 'frame-ancestors': ctx.config.frameAncestors } },
+  });
+  app.use((req, res, next) => (FRAMEABLE.has(req.path) ? frameable : strict)(req, res, next));
+  app.use(accessLog(log));
+
+  app.use(createHealthRouter(ctx));
+  app.use(createOAuthRouter(ctx));
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'not_found', message: 'No such route' } });
+  });
+  app.use(errorHandler(log));
+  return app;
+}
+
+function accessLog(log: AppContext['logger']): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      // The path only: query strings carry OAuth codes and iframe tokens.
+      log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+    });
+    next();
+  };
+}
+
+/** The one place our errors become HTTP answers. Details of unexpected errors stay in the log. */
+function errorHandler(log: AppContext['logger']): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const bodyParser = error as { type?: string; status?: number };
+    let status: number;
+    let body: { code: string; message: string; details?: unknown };
+    if (bodyParser?.type === 'entity.too.large') {
+      status = 413;
+      body = { code: 'payload_too_large', message: 'Request body too large' };
+    } else if (bodyParser?.type === 'entity.parse.failed' || bodyParser?.type === 'encoding.unsupported' || bodyParser?.type === 'charset.unsupported') {
+      status = 400;
+      body = { code: 'malformed_body', message: 'The request body could not be parsed' };
+    } else {
+      status = httpStatusOf(error);
+      body =
+        status >= 500 && status !== 502
+          ? { code: 'internal_error', message: 'Internal error' }
+          : error instanceof AppError
+            ? { code: error.code, message: error.message, ...(error.details && status < 500 ? { details: error.details } : {}) }
+            : { code: 'error', message: 'Request failed' };
+    }
+    if (status >= 500) log.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    else log.info({ method: req.method, path: req.path, status, code: body.code }, 'request refused');
+    if (res.headersSent) return;
+    res.status(status).json({ error: body });
+  };
+}

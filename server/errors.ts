@@ -1,0 +1,99 @@
+/**
+ * Our error classes. Vendor failures become these in the adapters (pipedrive/, twilio/); these become HTTP
+ * answers in exactly one place, `httpStatusOf` used by the error handler in app.ts.
+ */
+
+export class AppError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The request itself is wrong: a 4xx the caller can fix. */
+export class BadRequestError extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, 'bad_request', details);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Authentication required') {
+    super(message, 'unauthorized');
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Forbidden') {
+    super(message, 'forbidden');
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found') {
+    super(message, 'not_found');
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(message = 'Request body too large') {
+    super(message, 'payload_too_large');
+  }
+}
+
+/** A Pipedrive API call failed; `status` is the HTTP status Pipedrive answered (0 for a network failure). */
+export class PipedriveApiError extends AppError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message, 'pipedrive_api_error', { status });
+  }
+
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+/** The installation can no longer act in Pipedrive (refresh token rejected, uninstalled): a person must reinstall. */
+export class InstallationRevokedError extends AppError {
+  constructor(companyId: string, userId: string) {
+    super(`The Pipedrive authorisation of user ${userId} in company ${companyId} is no longer valid`, 'installation_revoked', {
+      companyId,
+      userId,
+    });
+  }
+}
+
+/** A Twilio API call failed: `code` is Twilio's error code (null for network failures). */
+export class SmsProviderError extends AppError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly providerCode: number | null,
+  ) {
+    super(message, 'sms_provider_error', { status, providerCode });
+  }
+
+  /** 429, 5xx and network failures may succeed later; everything else (21211, 21610, 21614, 21408 …) cannot. */
+  get retryable(): boolean {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export function httpStatusOf(error: unknown): number {
+  if (error instanceof BadRequestError) return 400;
+  if (error instanceof UnauthorizedError) return 401;
+  if (error instanceof ForbiddenError) return 403;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof PayloadTooLargeError) return 413;
+  // A vendor that is down or refuses us is not the caller's fault, but it is not our crash either.
+  if (error instanceof PipedriveApiError || error instanceof SmsProviderError) return 502;
+  if (error instanceof InstallationRevokedError) return 409;
+  return 500;
+}

@@ -1,0 +1,28 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { AppContext } from './context.js';
+
+export type RunningServer = { server: Server; port: number; close(): Promise<void> };
+
+/** Migrates, then listens. `close` stops accepting, lets in-flight requests finish, then closes the database. */
+export async function startServer(ctx: AppContext, port: number): Promise<RunningServer> {
+  await ctx.database.migrate();
+  const app = createApp(ctx);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(s)));
+  });
+  // Webhook senders keep connections alive; do not let an idle one hold shutdown open.
+  server.keepAliveTimeout = 5_000;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await ctx.database.close();
+    },
+  };
+}
