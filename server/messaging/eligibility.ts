@@ -1,0 +1,26 @@
+import { resolveDefaultPhone, type PhoneEntry } from './phone.js';
+
+export type Consent = 'granted' | 'opted_out' | 'none';
+
+export type EligibilityInput = {
+  consent: Consent | null | undefined;
+  /** The number is on the company's (or the shared sender's) opt-out list. */
+  optedOut: boolean;
+  phones: readonly PhoneEntry[] | null | undefined;
+};
+
+export type Eligibility =
+  | { ok: true; e164: string; raw: string }
+  | { ok: false; reason: 'no_consent' | 'opted_out' | 'missing_phone' | 'invalid_phone' };
+
+/**
+ * R1 + R2 + R3, in that order. An opt-out (list or field) beats a "granted" field, because the list also records
+ * opt-outs that have not reached Pipedrive yet; consent must be exactly "granted", never assumed.
+ */
+export function checkEligibility(input: EligibilityInput): Eligibility {
+  if (input.optedOut || input.consent === 'opted_out') return { ok: false, reason: 'opted_out' };
+  if (input.consent !== 'granted') return { ok: false, reason: 'no_consent' };
+  const phone = resolveDefaultPhone(input.phones);
+  if (!phone.ok) return phone;
+  return { ok: true, e164: phone.e164, raw: phone.raw };
+}

@@ -1,0 +1,165 @@
+export type InboundKind = 'opt_out' | 'opt_in' | 'help' | 'possible_opt_out' | 'none';
+
+// R7, R9, R10 (and ../shared/reference/twilio.md §4.3).
+export const OPT_OUT_KEYWORDS: readonly string[] = [
+  'STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE',
+];
+export const OPT_IN_KEYWORDS: readonly string[] = ['START', 'YES', 'UNSTOP'];
+export const HELP_KEYWORDS: readonly string[] = ['HELP', 'INFO'];
+
+// Twilio's default keywords: single words only, so it neither answers nor blocks on "STOP ALL".
+export const PROVIDER_KEYWORDS: readonly string[] = [
+  'STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'START', 'YES', 'UNSTOP', 'HELP',
+  'INFO',
+];
+
+/** R8, exactly. */
+export const OPT_OUT_CONFIRMATION =
+  'You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.';
+
+/** Twilio's default opt-in reply, for when the app answers keywords itself. */
+export const OPT_IN_CONFIRMATION =
+  'You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.';
+
+/** R10. A blank company name drops the prefix rather than sending ": reply STOP…". */
+export function defaultHelpText(companyName: string | null | undefined): string {
+  const name = (companyName ?? '').trim();
+  const text = 'reply STOP to opt out, START to opt back in. Msg&data rates may apply.';
+  return name === '' ? `R${text.slice(1)}` : `${name}: ${text}`;
+}
+
+/**
+ * The form keywords are compared in: NFKC (full-width "ＳＴＯＰ" is STOP), invisible format characters removed,
+ * whitespace collapsed and trimmed, trailing "." and "!" dropped, upper case.
+ */
+export function normaliseKeyword(body: string): string {
+  return body
+    .normalize('NFKC')
+    .replace(/\p{Cf}/gu, '')
+    .replace(/\s+/gu, ' ')
+    .replace(/[\s.!]+$/u, '')
+    .trim()
+    .toUpperCase();
+}
+
+const OPT_OUT_SET: ReadonlySet<string> = new Set(OPT_OUT_KEYWORDS);
+const OPT_IN_SET: ReadonlySet<string> = new Set(OPT_IN_KEYWORDS);
+const HELP_SET: ReadonlySet<string> = new Set(HELP_KEYWORDS);
+const PROVIDER_SET: ReadonlySet<string> = new Set(PROVIDER_KEYWORDS);
+
+function kindFromOptOutType(optOutType: string | null | undefined): InboundKind | null {
+  switch ((optOutType ?? '').trim().toUpperCase()) {
+    case 'STOP':
+      return 'opt_out';
+    case 'START':
+      return 'opt_in';
+    case 'HELP':
+      return 'help';
+    default:
+      return null;
+  }
+}
+
+/**
+ * R7/R9/R10. Twilio's `OptOutType` (STOP, START, HELP) is its own classification and wins when present, including
+ * keywords an account added in Advanced Opt-Out. Otherwise the whole normalised body must be a keyword; a longer
+ * message that reads like an opt-out request is `possible_opt_out` for a person to review (see looksLikeOptOut).
+ */
+export function classifyInbound(body: string, optOutType?: string | null): InboundKind {
+  const fromProvider = kindFromOptOutType(optOutType);
+  if (fromProvider) return fromProvider;
+  const keyword = normaliseKeyword(body);
+  if (OPT_OUT_SET.has(keyword)) return 'opt_out';
+  if (OPT_IN_SET.has(keyword)) return 'opt_in';
+  if (HELP_SET.has(keyword)) return 'help';
+  return looksLikeOptOut(body) ? 'possible_opt_out' : 'none';
+}
+
+/**
+ * True when Twilio itself answers (and, for opt-outs, blocks) this message, so the app must not send its own
+ * confirmation too (R8). Uses the same normalisation as classifyInbound; whether Twilio also forgives a trailing
+ * "." or "!" is unconfirmed (twilio.md §4.1), and is assumed here.
+ */
+export function providerHandlesKeyword(body: string, optOutType?: string | null): boolean {
+  if (kindFromOptOutType(optOutType)) return true;
+  return PROVIDER_SET.has(normaliseKeyword(body));
+}
+
+// --- possible opt-out heuristic -------------------------------------------------------------------------------
+//
+// The FCC treats stop, quit, end, revoke, opt out, cancel and unsubscribe as revocations "by any reasonable
+// means", so a miss costs more than a false alarm (which only asks a person to look). Rules, on lower-cased words
+// (letters, digits, apostrophes and hyphens; "stopwatch" and "non-stop" are words of their own, not "stop"):
+//   1. strong words anywhere: stop, stopall, unsubscribe, unsub, optout, opt-out, revoke;
+//   2. weak words (cancel, end, quit) only in a message of at most two words ("cancel please", "END NOW") or
+//      followed within two words by a messaging noun ("cancel these texts"), since "the end of May" is common;
+//   3. phrases: opt out, remove me, take me off, don't text, no more messages, leave me alone, wrong number, ...;
+//   4. a strong or weak word right after a negation ("don't stop", "never stop") does not count, nor "stop" used
+//      as a noun or with a visiting particle ("the bus stop", "next stop", "I'll stop by").
+// Only English is covered.
+
+const STRONG_WORDS: ReadonlySet<string> = new Set([
+  'stop', 'stopall', 'unsubscribe', 'unsub', 'optout', 'opt-out', 'revoke',
+]);
+const WEAK_WORDS: ReadonlySet<string> = new Set(['cancel', 'end', 'quit']);
+const MESSAGING_NOUNS: ReadonlySet<string> = new Set([
+  'text', 'texts', 'texting', 'txt', 'txts', 'message', 'messages', 'messaging', 'msg', 'msgs', 'sms',
+  'subscription', 'notifications', 'alerts', 'reminders',
+]);
+const NEGATIONS: ReadonlySet<string> = new Set([
+  "don't", 'dont', 'not', 'never', "can't", 'cant', 'cannot', "won't", 'wont', "didn't", 'didnt', "doesn't",
+  'doesnt', "shouldn't", "wouldn't", "couldn't", "isn't", "aren't",
+]);
+const STOP_AS_NOUN_BEFORE: ReadonlySet<string> = new Set([
+  'a', 'the', 'bus', 'next', 'last', 'first', 'one', 'pit', 'full', 'each', 'every', 'my', 'your', 'our',
+  'quick', 'short', 'truck', 'rest',
+]);
+const STOP_VISIT_AFTER: ReadonlySet<string> = new Set(['by', 'in', 'over', 'off', 'at']);
+const OPT_OUT_PHRASES: readonly string[] = [
+  'opt out', 'opt me out', 'remove me', 'remove my number', 'delete my number', 'lose my number', 'take me off',
+  "don't text", 'dont text', 'do not text', "don't message", 'dont message', 'do not message', "don't contact",
+  'dont contact', 'do not contact', "don't sms", 'do not sms', 'no more texts', 'no more text', 'no more messages',
+  'leave me alone', 'wrong number',
+];
+
+function words(body: string): string[] {
+  return body
+    .normalize('NFKC')
+    .replace(/[\u2018\u2019\u02BC]/gu, "'")
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}'-]+/u)
+    .map((word) => word.replace(/^['-]+|['-]+$/gu, ''))
+    .filter((word) => word !== '');
+}
+
+function negated(list: readonly string[], index: number): boolean {
+  const before = list[index - 1];
+  return before !== undefined && NEGATIONS.has(before);
+}
+
+function stopIsNotARequest(list: readonly string[], index: number): boolean {
+  const before = list[index - 1];
+  const after = list[index + 1];
+  const asNoun = before !== undefined && STOP_AS_NOUN_BEFORE.has(before);
+  const asVisit = after !== undefined && STOP_VISIT_AFTER.has(after);
+  return asNoun || asVisit;
+}
+
+/** Rule-based: see the comment block above. Exported for the review UI's highlighting and for tests. */
+export function looksLikeOptOut(body: string): boolean {
+  const list = words(body);
+  const joined = ` ${list.join(' ')} `;
+  if (OPT_OUT_PHRASES.some((phrase) => joined.includes(` ${phrase} `))) return true;
+  return list.some((word, index) => {
+    if (STRONG_WORDS.has(word)) {
+      if (negated(list, index)) return false;
+      return !(word === 'stop' && stopIsNotARequest(list, index));
+    }
+    if (WEAK_WORDS.has(word)) {
+      if (negated(list, index)) return false;
+      if (list.length <= 2) return true;
+      return list.slice(index + 1, index + 3).some((next) => MESSAGING_NOUNS.has(next));
+    }
+    return false;
+  });
+}
