@@ -7,11 +7,28 @@ import type { Schema } from './schema.js';
  * history must survive so that R8 keeps being honoured if the company ever reinstalls.
  * A new company-scoped table must be added here (the uninstall test checks every table but consent_events).
  */
-export const COMPANY_TABLES = ['installations', 'companies'] as const;
+export const COMPANY_TABLES = [
+  'message_status_events',
+  'jobs',
+  'outbound_messages',
+  'webhook_events',
+  'automations',
+  'installations',
+  'companies',
+] as const;
 
 export async function deleteCompanyData(trx: Transaction<Schema>, companyId: string): Promise<void> {
   for (const table of COMPANY_TABLES) {
     if (table === 'companies') await trx.deleteFrom('companies').where('id', '=', companyId).execute();
+    else if (table === 'message_status_events') {
+      // Keyed by provider sid only (a callback may arrive before its message is confirmed).
+      await trx
+        .deleteFrom('message_status_events')
+        .where('provider_sid', 'in', (eb) =>
+          eb.selectFrom('outbound_messages').select('provider_sid').where('company_id', '=', companyId).where('provider_sid', 'is not', null),
+        )
+        .execute();
+    }
     else await trx.deleteFrom(table).where('company_id', '=', companyId).execute();
   }
 }

@@ -50,10 +50,97 @@ export interface ConsentEventsTable {
   created_at: string;
 }
 
+export interface AutomationsTable {
+  id: string;
+  company_id: string;
+  name: string;
+  enabled: number;
+  trigger_event: 'deal.stage_entered' | 'deal.created';
+  stage_id: number;
+  pipeline_id: number | null;
+  template: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  company_id: string;
+  entity: string;
+  action: string;
+  entity_id: string | null;
+  attempt: Defaulted<number>;
+  queued: Defaulted<number>;
+  received_at: string;
+}
+
+export type OutboundState = 'queued' | 'claimed' | 'sending' | 'sent' | 'skipped' | 'failed' | 'cancelled';
+
+export interface OutboundMessagesTable {
+  id: string;
+  company_id: string;
+  source: 'automation' | 'panel';
+  automation_id: string | null;
+  automation_name: string | null;
+  event_id: string | null;
+  created_by: string | null;
+  deal_id: number | null;
+  person_id: number | null;
+  template: string;
+  context: Defaulted<string>;
+  phone_raw: string | null;
+  to_e164: string | null;
+  sender: string | null;
+  body: string | null;
+  segments: number | null;
+  encoding: string | null;
+  state: OutboundState;
+  skip_reason: string | null;
+  attempts: Defaulted<number>;
+  next_attempt_at: string;
+  claimed_until: string | null;
+  sending_at: string | null;
+  provider_sid: string | null;
+  provider_status: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  sent_at: string | null;
+  status_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MessageStatusEventsTable {
+  id: string;
+  provider_sid: string;
+  status: string;
+  error_code: string | null;
+  received_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  company_id: string;
+  kind: string;
+  payload: string;
+  state: 'queued' | 'claimed' | 'done' | 'failed';
+  attempts: Defaulted<number>;
+  next_attempt_at: string;
+  claimed_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Schema {
   companies: CompaniesTable;
   installations: InstallationsTable;
   consent_events: ConsentEventsTable;
+  automations: AutomationsTable;
+  webhook_events: WebhookEventsTable;
+  outbound_messages: OutboundMessagesTable;
+  jobs: JobsTable;
+  message_status_events: MessageStatusEventsTable;
 }
 
 export type Company = Selectable<CompaniesTable>;
@@ -62,3 +149,6 @@ export type CompanyUpdate = Updateable<CompaniesTable>;
 export type Installation = Selectable<InstallationsTable>;
 export type NewInstallation = Insertable<InstallationsTable>;
 export type ConsentEvent = Selectable<ConsentEventsTable>;
+export type Automation = Selectable<AutomationsTable>;
+export type OutboundMessage = Selectable<OutboundMessagesTable>;
+export type Job = Selectable<JobsTable>;

@@ -4,6 +4,9 @@ import type { AppContext } from './context.js';
 import { AppError, httpStatusOf } from './errors.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { createOAuthRouter } from './http/oauth-routes.js';
+import { createAutomationsRouter } from './http/automations-routes.js';
+import { createPipedriveWebhookRouter } from './http/pipedrive-webhook-routes.js';
+import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
 
 /** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
 const FRAMEABLE = new Set(['/panel', '/settings']);
@@ -23,6 +26,9 @@ export function createApp(ctx: AppContext): express.Express {
 
   app.use(createHealthRouter(ctx));
   app.use(createOAuthRouter(ctx));
+  app.use(createPipedriveWebhookRouter(ctx));
+  app.use(createTwilioWebhookRouter(ctx));
+  app.use(createAutomationsRouter(ctx));
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'No such route' } });

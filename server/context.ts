@@ -7,6 +7,10 @@ import { createInstallations, type Installations } from './pipedrive/installatio
 import { createProvisioner, type Provisioner } from './pipedrive/provisioning.js';
 import { createTwilioGateway } from './twilio/twilio-gateway.js';
 import type { SmsPort } from './twilio/sms-port.js';
+import { createCompanyStore, type CompanyStore } from './companies/company-store.js';
+import { createAutomationStore, type AutomationStore } from './automations/automation-store.js';
+import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
+import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
 
 export type Clock = { now(): number };
 
@@ -20,9 +24,15 @@ export type AppContext = {
   installations: Installations;
   provisioner: Provisioner;
   sms: SmsPort;
+  companies: CompanyStore;
+  automations: AutomationStore;
+  optOuts: OptOutList;
+  outbox: OutboxWorker;
 };
 
-export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>>;
+export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>> & {
+  outboxOptions?: Partial<OutboxWorkerOptions>;
+};
 
 /** The composition root: every long-lived part is built here, once, and handed to whoever needs it. */
 export function createContext(config: ReadyConfig, overrides: ContextOverrides = {}): AppContext {
@@ -52,5 +62,22 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     now: clock.now,
   });
   const sms = createTwilioGateway({ apiUrl: config.twilioApiUrl });
-  return { config, logger, clock, database, secrets, oauth, installations, provisioner, sms };
+  const companies = createCompanyStore(database);
+  const automations = createAutomationStore(database, clock.now);
+  const optOuts = createOptOutList(database, clock.now);
+  const outbox = createOutboxWorker(
+    {
+      database,
+      installations,
+      companies,
+      optOuts,
+      sms,
+      logger,
+      now: clock.now,
+      appUrl: config.appUrl,
+      twilio: config.twilio,
+    },
+    overrides.outboxOptions,
+  );
+  return { config, logger, clock, database, secrets, oauth, installations, provisioner, sms, companies, automations, optOuts, outbox };
 }

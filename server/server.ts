@@ -5,8 +5,11 @@ import type { AppContext } from './context.js';
 
 export type RunningServer = { server: Server; port: number; close(): Promise<void> };
 
-/** Migrates, then listens. `close` stops accepting, lets in-flight requests finish, then closes the database. */
-export async function startServer(ctx: AppContext, port: number): Promise<RunningServer> {
+/**
+ * Migrates, listens and starts the outbox worker. `close` stops accepting, lets in-flight requests finish, lets the
+ * worker finish the items it holds, then closes the database.
+ */
+export async function startServer(ctx: AppContext, port: number, options: { worker?: boolean } = {}): Promise<RunningServer> {
   await ctx.database.migrate();
   const app = createApp(ctx);
   const server = await new Promise<Server>((resolve, reject) => {
@@ -14,6 +17,7 @@ export async function startServer(ctx: AppContext, port: number): Promise<Runnin
   });
   // Webhook senders keep connections alive; do not let an idle one hold shutdown open.
   server.keepAliveTimeout = 5_000;
+  if (options.worker !== false) ctx.outbox.start();
   return {
     server,
     port: (server.address() as AddressInfo).port,
@@ -22,6 +26,7 @@ export async function startServer(ctx: AppContext, port: number): Promise<Runnin
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await ctx.outbox.stop();
       await ctx.database.close();
     },
   };

@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-27T1400-initial.js';
+import * as automationsOutbox from './2026-11-27T1500-automations-outbox.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, Migration> = {
   '2026-11-27T1400-initial': initial,
+  '2026-11-27T1500-automations-outbox': automationsOutbox,
 };

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { Schema } from '../../db/schema.js';
+
+export type ConsentAction = 'opt_out' | 'opt_in';
+export type ConsentSource = 'inbound_keyword' | 'twilio_21610' | 'pipedrive_field' | 'panel';
+
+export type ConsentChange = {
+  companyId: string;
+  phoneE164: string;
+  /** The sending identity (a number or a Messaging Service) the opt-out was received on. */
+  sender: string | null;
+  action: ConsentAction;
+  source: ConsentSource;
+  message?: string | null;
+  personId?: number | null;
+};
+
+let lastStamp = 0;
+/** Strictly increasing timestamps within the process, so "latest event" is never a tie. */
+function monotonicIso(now: number): string {
+  lastStamp = Math.max(now, lastStamp + 1);
+  return new Date(lastStamp).toISOString();
+}
+
+/**
+ * The company's opt-out list as an append-only history (SPEC §3): the current state of a number is its latest
+ * event. On a shared sender an opt-out applies to every company texting through it (R8), so the lookup takes the
+ * latest event of this company or of this sender.
+ */
+export function createOptOutList(database: Database, now: () => number) {
+  return {
+    async record(change: ConsentChange, db: Kysely<Schema> = database.db): Promise<string> {
+      const created = monotonicIso(now());
+      await db
+        .insertInto('consent_events')
+        .values({
+          id: randomUUID(),
+          company_id: change.companyId,
+          phone_e164: change.phoneE164,
+          sender: change.sender,
+          action: change.action,
+          source: change.source,
+          message: change.message ?? null,
+          person_id: change.personId === null || change.personId === undefined ? null : String(change.personId),
+          created_at: created,
+        })
+        .execute();
+      return created;
+    },
+
+    async isOptedOut(companyId: string, sender: string | null, phoneE164: string, db: Kysely<Schema> = database.db): Promise<boolean> {
+      const latest = await db
+        .selectFrom('consent_events')
+        .select('action')
+        .where('phone_e164', '=', phoneE164)
+        .where((eb) => (sender ? eb.or([eb('company_id', '=', companyId), eb('sender', '=', sender)]) : eb('company_id', '=', companyId)))
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return latest?.action === 'opt_out';
+    },
+
+    async history(companyId: string, phoneE164: string) {
+      return database.db
+        .selectFrom('consent_events')
+        .selectAll()
+        .where('company_id', '=', companyId)
+        .where('phone_e164', '=', phoneE164)
+        .orderBy('created_at', 'asc')
+        .execute();
+    },
+  };
+}
+
+export type OptOutList = ReturnType<typeof createOptOutList>;

@@ -1,0 +1,113 @@
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
+import { previewTemplate, validateTemplate } from '../messaging/index.js';
+import type { AutomationInput } from '../automations/automation-store.js';
+import { createJwtVerifier, requireCaller } from './jwt-auth.js';
+import { parseBody } from './validation.js';
+
+const id = z.number().int().positive();
+const trigger = z.object({
+  event: z.enum(['deal.stage_entered', 'deal.created']),
+  stageId: id,
+  pipelineId: id.nullable().optional(),
+});
+const template = z.string().max(1600, 'template is longer than 1,600 characters');
+const createBody = z.object({
+  name: z.string().trim().min(1, 'name is required').max(120),
+  enabled: z.boolean().default(true),
+  trigger,
+  template,
+});
+const patchBody = createBody.partial().refine((b) => Object.keys(b).length > 0, 'nothing to update');
+const sampleEntity = z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional();
+const previewBody = z.object({
+  template,
+  sample: z.object({ person: sampleEntity, deal: sampleEntity, user: sampleEntity, company: sampleEntity }).partial().optional(),
+});
+
+/** The settings page's API (SPEC §3): automations of the caller's company and the live template preview. */
+export function createAutomationsRouter(ctx: AppContext): Router {
+  const router = Router();
+  const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
+  const json = express.json({ limit: '32kb' });
+  router.use(['/api/automations', '/api/templates'], auth, json);
+
+  const companyOf = async (req: Request) => {
+    const company = await ctx.companies.find(req.caller!.companyId);
+    if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
+    return company;
+  };
+
+  const checkTemplate = (text: string, maxSegments: number) => {
+    const v = validateTemplate(text, { maxSegments });
+    if (!v.ok) {
+      throw new BadRequestError(v.problems.map((p) => p.message).join(' '), {
+        problems: v.problems,
+        segments: v.segments,
+        maxSegments,
+        encoding: v.encoding,
+        characters: v.characters,
+      });
+    }
+  };
+
+  router.get('/api/automations', async (req, res) => {
+    const company = await companyOf(req);
+    res.json({ automations: await ctx.automations.list(company.id) });
+  });
+
+  router.post('/api/automations', async (req, res) => {
+    const company = await companyOf(req);
+    const body = parseBody(createBody, req.body);
+    checkTemplate(body.template, company.parsedSettings.maxSegments);
+    res.status(201).json(await ctx.automations.create(company.id, body));
+  });
+
+  router.get('/api/automations/:id', async (req, res) => {
+    const company = await companyOf(req);
+    const found = await ctx.automations.get(company.id, req.params.id as string);
+    if (!found) throw new NotFoundError('No such automation');
+    res.json(found);
+  });
+
+  router.patch('/api/automations/:id', async (req, res) => {
+    const company = await companyOf(req);
+    const existing = await ctx.automations.get(company.id, req.params.id as string);
+    if (!existing) throw new NotFoundError('No such automation');
+    const patch = parseBody(patchBody, req.body);
+    const next: AutomationInput = {
+      name: patch.name ?? existing.name,
+      enabled: patch.enabled ?? existing.enabled,
+      trigger: patch.trigger ?? existing.trigger,
+      template: patch.template ?? existing.template,
+    };
+    if (patch.template !== undefined) checkTemplate(next.template, company.parsedSettings.maxSegments);
+    const updated = await ctx.automations.update(company.id, existing.id, next);
+    if (!updated) throw new NotFoundError('No such automation');
+    res.json(updated);
+  });
+
+  router.delete('/api/automations/:id', async (req, res) => {
+    const company = await companyOf(req);
+    if (!(await ctx.automations.remove(company.id, req.params.id as string))) throw new NotFoundError('No such automation');
+    res.status(204).end();
+  });
+
+  router.post('/api/templates/preview', async (req, res) => {
+    const company = await companyOf(req);
+    const body = parseBody(previewBody, req.body);
+    const sample = body.sample
+      ? {
+          person: body.sample.person as never,
+          deal: body.sample.deal as never,
+          user: body.sample.user as never,
+          company: (body.sample.company ?? { name: company.name }) as never,
+        }
+      : undefined;
+    res.json(previewTemplate(body.template, sample, { maxSegments: company.parsedSettings.maxSegments }));
+  });
+
+  return router;
+}

@@ -1,0 +1,49 @@
+import dotenv from 'dotenv';
+import { ConfigError, loadConfig, type ReadyConfig } from './config.js';
+import { createContext } from './context.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+import { prepareSandbox } from './sandbox/sandbox-mode.js';
+
+// The one process.env read of the app: `.env` (when present) first, then the environment itself wins.
+dotenv.config({ quiet: true });
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${error.message}\nSee the configuration table in README.md.`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const sandbox = config.mode === 'sandbox' ? await prepareSandbox(config, logger) : null;
+  const ready = (sandbox?.config ?? config) as ReadyConfig;
+  const ctx = createContext(ready, { logger });
+  const running = await startServer(ctx, ready.port);
+  logger.info({ port: running.port, mode: ready.mode, appUrl: ready.appUrl }, 'SMS for Pipedrive is listening');
+  if (sandbox) await sandbox.afterStart(ctx);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await running.close();
+    await sandbox?.stop();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error('SMS for Pipedrive failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,448 @@
+import type { Database } from '../../db/database.js';
+import type { Job, OutboundMessage } from '../../db/schema.js';
+import { claimDueJobs, claimDueMessages } from '../../db/queue-queries.js';
+import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
+import type { OptOutList } from '../consent/opt-out-list.js';
+import type { TwilioConfig } from '../config.js';
+import { InstallationRevokedError, NotFoundError, PipedriveApiError, SmsProviderError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { checkEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
+import type { DealSnapshot } from '../automations/deal-event.js';
+import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
+import type { Installations } from '../pipedrive/installations.js';
+import { defaultSender, type Sender } from '../twilio/senders.js';
+import type { SmsPort } from '../twilio/sms-port.js';
+import { enqueueJob, JobSkipped, runJob } from './jobs.js';
+import { isProgress } from './message-status.js';
+import { createRateLimiter } from './rate-limiter.js';
+
+export type OutboxWorkerOptions = {
+  /** Messages and jobs handled at once. */
+  concurrency: number;
+  pollMs: number;
+  /** How long a claim holds before another worker may take the row back (nothing was sent yet). */
+  leaseMs: number;
+  /** A send unconfirmed for this long is looked up at Twilio (longer than the HTTP timeout). */
+  sendingStaleMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  maxAttempts: number;
+  /** Per-sender pacing; the benchmark turns it off to measure the drain itself. */
+  rateLimit: boolean;
+};
+
+export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
+  concurrency: 16,
+  pollMs: 500,
+  leaseMs: 60_000,
+  sendingStaleMs: 120_000,
+  retryBaseMs: 2_000,
+  retryMaxMs: 10 * 60_000,
+  maxAttempts: 8,
+  rateLimit: true,
+};
+
+export type OutboxDeps = {
+  database: Database;
+  installations: Installations;
+  companies: CompanyStore;
+  optOuts: OptOutList;
+  sms: SmsPort;
+  logger: Logger;
+  now: () => number;
+  appUrl: string;
+  twilio: TwilioConfig | null;
+};
+
+export type OutboxWorker = ReturnType<typeof createOutboxWorker>;
+
+/** Owner names change rarely and every message of a deal needs one: keep them a few minutes. */
+const OWNER_TTL_MS = 5 * 60_000;
+
+export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWorkerOptions> = {}) {
+  const options = { ...DEFAULT_WORKER_OPTIONS, ...overrides };
+  const { database, optOuts, sms, now } = deps;
+  const { db } = database;
+  const log = deps.logger.child({ subsystem: 'outbox' });
+  const limiter = createRateLimiter(now);
+  const owners = new Map<string, { name: string | null; at: number }>();
+  const statusCallback = `${deps.appUrl}/webhooks/twilio/status`;
+  const iso = (ms = now()) => new Date(ms).toISOString();
+
+  let running = false;
+  let loop: Promise<void> | null = null;
+  let wakeUp: (() => void) | null = null;
+  let lastRecovery = 0;
+
+  // ---- state transitions: each is conditional on the row still being ours --------------------------------------
+
+  async function finish(row: OutboundMessage, fromState: 'claimed' | 'sending', set: Partial<OutboundMessage>) {
+    await db
+      .updateTable('outbound_messages')
+      .set({ ...set, claimed_until: null, updated_at: iso() })
+      .where('id', '=', row.id)
+      .where('state', '=', fromState)
+      .execute();
+  }
+
+  const skip = (row: OutboundMessage, reason: string, extra: Partial<OutboundMessage> = {}) =>
+    finish(row, 'claimed', { state: 'skipped', skip_reason: reason, ...extra });
+
+  function backoff(attempts: number): number {
+    const ceiling = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+    // Half fixed, half random: spreads retries of a burst without ever retrying immediately.
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  async function retryLater(row: OutboundMessage, fromState: 'claimed' | 'sending', attempts: number, error: { code: string | null; message: string }) {
+    if (attempts >= options.maxAttempts) {
+      await finish(row, fromState, { state: 'failed', error_code: error.code, error_message: `${error.message} (gave up after ${attempts} attempts)` });
+      return;
+    }
+    await finish(row, fromState, {
+      state: 'queued',
+      sending_at: null,
+      next_attempt_at: iso(now() + backoff(attempts)),
+      error_code: error.code,
+      error_message: error.message,
+    });
+  }
+
+  // ---- reading what the message needs ---------------------------------------------------------------------------
+
+  function consentOf(person: CrmPerson, company: CompanyProfile): Consent {
+    if (!company.consent_field_key) return 'none';
+    const value = person.customFields[company.consent_field_key];
+    // API v2 gives the option id; a webhook-shaped or v1 value may be {id} or a string.
+    const id = value && typeof value === 'object' ? (value as { id?: unknown }).id : value;
+    if (id === null || id === undefined) return 'none';
+    if (company.consent_granted_option !== null && String(id) === company.consent_granted_option) return 'granted';
+    if (company.consent_opted_out_option !== null && String(id) === company.consent_opted_out_option) return 'opted_out';
+    return 'none';
+  }
+
+  async function ownerName(crm: CrmPort, companyId: string, ownerId: number | null): Promise<string | null> {
+    if (ownerId === null) return null;
+    const key = `${companyId}:${ownerId}`;
+    const cached = owners.get(key);
+    if (cached && now() - cached.at < OWNER_TTL_MS) return cached.name;
+    const user = await crm.getUser(ownerId);
+    owners.set(key, { name: user?.name ?? null, at: now() });
+    return user?.name ?? null;
+  }
+
+  // ---- one message -----------------------------------------------------------------------------------------------
+
+  async function processMessage(row: OutboundMessage): Promise<void> {
+    const company = await deps.companies.find(row.company_id);
+    if (!company) return finish(row, 'claimed', { state: 'cancelled', skip_reason: 'company_removed' });
+    const sender = defaultSender(deps.twilio);
+    if (!sender) return finish(row, 'claimed', { state: 'failed', error_code: 'no_sender', error_message: 'No Twilio sender is configured' });
+
+    let crm: CrmPort;
+    let person: CrmPerson | null;
+    let owner: string | null;
+    const context = JSON.parse(row.context) as { deal?: DealSnapshot };
+    const personId = row.person_id ?? context.deal?.personId ?? null;
+    if (personId === null) return skip(row, 'no_person');
+    try {
+      crm = await deps.installations.crmFor(row.company_id);
+      person = await crm.getPerson(personId);
+      owner = await ownerName(crm, row.company_id, context.deal?.ownerId ?? null);
+    } catch (error) {
+      if (error instanceof InstallationRevokedError || error instanceof NotFoundError) {
+        return finish(row, 'claimed', { state: 'failed', error_code: 'installation_revoked', error_message: error.message });
+      }
+      if (error instanceof PipedriveApiError && error.retryable) {
+        return retryLater(row, 'claimed', row.attempts + 1, { code: `pipedrive_${error.status}`, message: error.message });
+      }
+      throw error;
+    }
+    if (!person) return skip(row, 'no_person');
+
+    const phone = resolveDefaultPhone(person.phones);
+    const optedOut = phone.ok ? await optOuts.isOptedOut(company.id, sender.key, phone.e164) : false;
+    const eligible = checkEligibility({ consent: consentOf(person, company), optedOut, phones: person.phones });
+    const phoneFields = phone.ok ? { phone_raw: phone.raw, to_e164: phone.e164 } : {};
+    if (!eligible.ok) return skip(row, eligible.reason, phoneFields);
+
+    const composed = composeMessage(
+      row.template,
+      {
+        person: { first_name: person.firstName, last_name: person.lastName, name: person.name },
+        deal: { title: context.deal?.title ?? null },
+        user: { name: owner },
+        company: { name: company.name },
+      },
+      { maxSegments: company.parsedSettings.maxSegments },
+    );
+    const measured = { body: composed.body, segments: composed.segments, encoding: composed.encoding };
+    if (!composed.ok) return skip(row, composed.reason, { ...phoneFields, ...measured });
+
+    if (options.rateLimit) {
+      const wait = limiter.wait(sender.key, company.parsedSettings.sendRatePerSecond);
+      // Hold a claim only for a short wait; a long queue behind one sender goes back to the table until its turn.
+      if (wait > 2_000) return finish(row, 'claimed', { state: 'queued', next_attempt_at: iso(now() + wait) });
+      limiter.reserve(sender.key, company.parsedSettings.sendRatePerSecond);
+      if (wait > 0) await sleep(wait);
+    }
+
+    const sendingAt = iso();
+    const attempts = row.attempts + 1;
+    // Re-check the opt-out list and take the row to `sending` in one transaction: a STOP recorded a moment ago wins.
+    const go = await database.transaction(async (trx) => {
+      if (await optOuts.isOptedOut(company.id, sender.key, eligible.e164, trx)) {
+        await trx
+          .updateTable('outbound_messages')
+          .set({ state: 'skipped', skip_reason: 'opted_out', claimed_until: null, updated_at: sendingAt, ...phoneFields })
+          .where('id', '=', row.id)
+          .where('state', '=', 'claimed')
+          .execute();
+        return false;
+      }
+      const marked = await trx
+        .updateTable('outbound_messages')
+        .set({ state: 'sending', sending_at: sendingAt, attempts, sender: sender.key, ...phoneFields, ...measured, updated_at: sendingAt })
+        .where('id', '=', row.id)
+        .where('state', '=', 'claimed')
+        .where('claimed_until', '=', row.claimed_until)
+        .executeTakeFirst();
+      return Number(marked.numUpdatedRows) === 1;
+    });
+    if (!go) return;
+    const sending: OutboundMessage = { ...row, state: 'sending', sending_at: sendingAt, attempts, to_e164: eligible.e164, body: composed.body, sender: sender.key };
+    await send(sending, sender, person.id, company);
+  }
+
+  async function send(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile): Promise<void> {
+    try {
+      const sent = await sms.send(sender.account, {
+        to: row.to_e164!,
+        body: row.body!,
+        from: sender.from,
+        messagingServiceSid: sender.messagingServiceSid,
+        statusCallback,
+      });
+      await markSent(row, sent.sid, sent.status);
+      log.info({ id: row.id, companyId: row.company_id, sid: sent.sid }, 'SMS sent');
+    } catch (error) {
+      if (!(error instanceof SmsProviderError)) throw error;
+      await sendFailed(row, sender, personId, company, error);
+    }
+  }
+
+  async function markSent(row: OutboundMessage, sid: string, status: string): Promise<void> {
+    // A status callback may have arrived before this confirmation: take the furthest status seen.
+    const early = await db.selectFrom('message_status_events').select(['status', 'error_code']).where('provider_sid', '=', sid).execute();
+    let best = { status, error: null as string | null };
+    for (const e of early) if (isProgress(best.status, e.status)) best = { status: e.status, error: e.error_code };
+    await finish(row, 'sending', {
+      state: 'sent',
+      provider_sid: sid,
+      provider_status: best.status,
+      error_code: best.error,
+      error_message: null,
+      sent_at: iso(),
+      status_at: iso(),
+    });
+  }
+
+  async function sendFailed(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, error: SmsProviderError) {
+    const code = error.providerCode === null ? null : String(error.providerCode);
+    if (error.providerCode === 21610) {
+      // R12: Twilio says the recipient unsubscribed: that is an opt-out, recorded and mirrored to Pipedrive.
+      await database.transaction(async (trx) => {
+        await optOuts.record(
+          { companyId: company.id, phoneE164: row.to_e164!, sender: sender.key, action: 'opt_out', source: 'twilio_21610', personId },
+          trx,
+        );
+        await trx
+          .updateTable('outbound_messages')
+          .set({ state: 'failed', error_code: code, error_message: error.message, claimed_until: null, updated_at: iso() })
+          .where('id', '=', row.id)
+          .where('state', '=', 'sending')
+          .execute();
+        await enqueueJob(trx, company.id, 'pipedrive.set_consent', { personId, consent: 'opted_out' }, now());
+        await enqueueJob(
+          trx,
+          company.id,
+          'pipedrive.add_activity',
+          {
+            subject: 'SMS opt-out (reported by Twilio)',
+            note: `<p>Twilio refused to text ${escapeHtml(row.to_e164!)} because the recipient has unsubscribed (error 21610). The number is now on the opt-out list and "SMS consent" is set to "Opted out".</p>`,
+            dealId: row.deal_id,
+            personId,
+          },
+          now(),
+        );
+      });
+      log.warn({ id: row.id, companyId: company.id }, 'recipient unsubscribed at Twilio (21610): opt-out recorded');
+      wake();
+      return;
+    }
+    if (!error.retryable) {
+      await finish(row, 'sending', { state: 'failed', error_code: code, error_message: error.message });
+      log.warn({ id: row.id, code }, 'SMS refused by Twilio');
+      return;
+    }
+    if (error.status === 429) {
+      // Twilio documents a 429 as not processed: safe to send again later.
+      return retryLater(row, 'sending', row.attempts, { code: code ?? '429', message: error.message });
+    }
+    // A 5xx or a dropped connection may hide an accepted message: look before sending again.
+    await reconcile(row, sender, { code: code ?? String(error.status || 'network'), message: error.message });
+  }
+
+  /** Finds out whether an unconfirmed send reached Twilio; marks it sent if so, otherwise queues a retry. */
+  async function reconcile(row: OutboundMessage, sender: Sender, lastError: { code: string | null; message: string }): Promise<void> {
+    if (!row.to_e164 || !row.body || !row.sending_at) return retryLater(row, 'sending', row.attempts, lastError);
+    const since = new Date(Date.parse(row.sending_at) - 60_000);
+    let found;
+    try {
+      found = await sms.listSentTo(sender.account, row.to_e164, since);
+    } catch (error) {
+      log.warn({ id: row.id, err: error }, 'could not reconcile an unconfirmed send; will try again');
+      return;
+    }
+    const known = new Set(
+      (
+        await db
+          .selectFrom('outbound_messages')
+          .select('provider_sid')
+          .where('to_e164', '=', row.to_e164)
+          .where('provider_sid', 'is not', null)
+          .execute()
+      ).map((r) => r.provider_sid),
+    );
+    const match = found.find((m) => m.body === row.body && !known.has(m.sid) && (!sender.from || m.from === sender.from));
+    if (match) {
+      await markSent(row, match.sid, match.status);
+      log.info({ id: row.id, sid: match.sid }, 'unconfirmed send found at Twilio: marked sent, not resent');
+      return;
+    }
+    await retryLater(row, 'sending', row.attempts, lastError);
+  }
+
+  // ---- jobs ------------------------------------------------------------------------------------------------------
+
+  async function processJob(job: Job): Promise<void> {
+    const done = (set: Partial<Job>) =>
+      db.updateTable('jobs').set({ ...set, claimed_until: null, updated_at: iso() }).where('id', '=', job.id).where('state', '=', 'claimed').execute();
+    const company = await deps.companies.find(job.company_id);
+    if (!company) return void (await done({ state: 'failed', last_error: 'company removed' }));
+    try {
+      await runJob(job, company, await deps.installations.crmFor(job.company_id));
+      await done({ state: 'done', attempts: job.attempts + 1, last_error: null });
+    } catch (error) {
+      const attempts = job.attempts + 1;
+      const message = error instanceof Error ? error.message : String(error);
+      const retryable = error instanceof PipedriveApiError && error.retryable;
+      if (!retryable || attempts >= options.maxAttempts) {
+        if (!(error instanceof JobSkipped)) log.warn({ jobId: job.id, kind: job.kind, err: error }, 'Pipedrive write-back failed');
+        await done({ state: 'failed', attempts, last_error: message });
+      } else {
+        await done({ state: 'queued', attempts, last_error: message, next_attempt_at: iso(now() + backoff(attempts)) });
+      }
+    }
+  }
+
+  // ---- the loop --------------------------------------------------------------------------------------------------
+
+  /** Claims released by a dead worker go back to the queue; sends it never confirmed are looked up at Twilio. */
+  async function recover(): Promise<void> {
+    const at = iso();
+    await db.updateTable('outbound_messages').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+    await db.updateTable('jobs').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+    const stale = await db
+      .selectFrom('outbound_messages')
+      .selectAll()
+      .where('state', '=', 'sending')
+      .where('sending_at', '<', iso(now() - options.sendingStaleMs))
+      .limit(100)
+      .execute();
+    const sender = defaultSender(deps.twilio);
+    for (const row of stale) {
+      if (!sender) break;
+      await reconcile(row, sender, { code: 'unconfirmed', message: 'the send was never confirmed (process stopped?)' });
+    }
+  }
+
+  /** One pass: recovery when due, then a batch of messages and jobs. Returns how many items it handled. */
+  async function runOnce(): Promise<number> {
+    if (now() - lastRecovery > 5_000) {
+      lastRecovery = now();
+      await recover();
+    }
+    const lease = iso(now() + options.leaseMs);
+    const messages = await claimDueMessages(database, iso(), lease, options.concurrency * 4);
+    const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
+    await pool([...messages.map((m) => () => processMessage(m)), ...jobs.map((j) => () => processJob(j))], options.concurrency, (error) =>
+      log.error({ err: error }, 'outbox item failed unexpectedly; its claim will expire and it will be retried'),
+    );
+    return messages.length + jobs.length;
+  }
+
+  function wake() {
+    wakeUp?.();
+  }
+
+  return {
+    runOnce,
+    recover: async () => {
+      lastRecovery = now();
+      await recover();
+    },
+    wake,
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          let handled = 0;
+          try {
+            handled = await runOnce();
+          } catch (error) {
+            log.error({ err: error }, 'outbox pass failed');
+          }
+          if (handled === 0 && running) {
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, options.pollMs);
+              wakeUp = () => {
+                clearTimeout(timer);
+                resolve();
+              };
+            });
+            wakeUp = null;
+          }
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      wake();
+      await loop;
+      loop = null;
+    },
+  };
+}
+
+async function pool(tasks: Array<() => Promise<void>>, size: number, onError: (e: unknown) => void): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(size, tasks.length) }, lane));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}

@@ -1,0 +1,100 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Config, ReadyConfig } from '../config.js';
+import type { AppContext } from '../context.js';
+import type { Logger } from '../logger.js';
+import { installThroughBrowser } from './browser-install.js';
+import { startPipedriveEmulator, type PipedriveEmulator } from './pipedrive-emulator.js';
+import { startTwilioEmulator, type TwilioEmulator } from './twilio-emulator.js';
+import { seedDemo, type DemoData } from './demo-data.js';
+
+export type Sandbox = {
+  config: ReadyConfig;
+  pipedrive: PipedriveEmulator;
+  twilio: TwilioEmulator;
+  demo: DemoData;
+  /** Installs the demo company through the real OAuth flow and prints where to look. */
+  afterStart(ctx: AppContext): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export const SANDBOX_CLIENT_ID = 'sandbox-client-id';
+
+/**
+ * Sandbox mode (SPEC §4): the emulated Pipedrive and Twilio on loopback, demo data in them, and a config that points
+ * the real SDKs at them. Nothing in the app knows it is a sandbox beyond these URLs.
+ */
+export async function prepareSandbox(config: Config, logger: Logger): Promise<Sandbox> {
+  const log = logger.child({ subsystem: 'sandbox' });
+  const clientSecret = randomBytes(24).toString('base64url');
+  const redirectUri = `${config.appUrl}/oauth/callback`;
+  const pipedrive = await startPipedriveEmulator({ clientId: SANDBOX_CLIENT_ID, clientSecret, redirectUri });
+  const twilio = await startTwilioEmulator({ autoStatus: true, autoStatusDelayMs: 700 });
+  const account = twilio.addAccount();
+  const demo = seedDemo(pipedrive);
+  const from = '+15005550006';
+  twilio.addNumber(account.sid, from, { smsUrl: `${config.appUrl}/webhooks/twilio/inbound` });
+
+  const ready: ReadyConfig = {
+    ...config,
+    pipedrive: { clientId: SANDBOX_CLIENT_ID, clientSecret, jwtSecret: clientSecret, oauthUrl: pipedrive.url },
+    twilio: { accountSid: account.sid, authToken: account.authToken, fromNumber: from, messagingServiceSid: null, apiUrl: twilio.url },
+    twilioApiUrl: twilio.url,
+    encryptionKey: config.encryptionKey ?? sandboxKey(config.databaseUrl),
+  };
+
+  return {
+    config: ready,
+    pipedrive,
+    twilio,
+    demo,
+    async afterStart(ctx) {
+      const result = await installThroughBrowser(ctx.config.appUrl);
+      const company = await ctx.companies.find(String(demo.companyId));
+      if (result.status !== 200 || !company) {
+        log.error({ status: result.status }, 'the sandbox install did not complete');
+        return;
+      }
+      await demo.grantConsent(company.consent_field_key, company.consent_granted_option, company.consent_opted_out_option);
+      const existing = await ctx.automations.list(company.id);
+      if (existing.length === 0) {
+        await ctx.automations.create(company.id, {
+          name: 'Quote sent follow-up',
+          enabled: true,
+          trigger: { event: 'deal.stage_entered', stageId: demo.stages.quoteSent },
+          template: 'Hi {{person.first_name|there}}, your quote for {{deal.title}} is ready. {{user.name}}, {{company.name}}',
+        });
+      }
+      const lines = [
+        '',
+        'SMS for Pipedrive is running in SANDBOX mode (no PIPEDRIVE_CLIENT_ID configured).',
+        `  App:                ${ctx.config.appUrl}`,
+        `  Emulated Pipedrive: ${pipedrive.url}   Emulated Twilio: ${twilio.url}`,
+        `  Installed through the real OAuth flow: company "${company.name}" (id ${company.id}), provisioning ${company.provisioning_status}`,
+        `    person field "SMS consent": ${company.consent_field_key ?? 'missing'}  activity type: ${company.activity_type_key ?? 'missing'}  webhook: ${company.webhook_id ?? 'missing'}`,
+        `  Database:           ${ctx.config.databaseUrl} (${ctx.database.kind}, migrated)`,
+        `  Demo persons: ${demo.persons.map((p) => `${p.name} ${p.phone} [${p.consent}]`).join(', ')}`,
+        '',
+      ];
+      console.log(lines.join('\n'));
+    },
+    async stop() {
+      await Promise.allSettled([pipedrive.close(), twilio.close()]);
+    },
+  };
+}
+
+/** A throwaway key kept beside the sandbox database, so tokens stored by an earlier sandbox run stay readable. */
+function sandboxKey(databaseUrl: string): Buffer {
+  const base = databaseUrl.startsWith('file:') ? dirname(resolve(databaseUrl.slice(5))) : resolve('data');
+  const file = resolve(base, 'sandbox-encryption.key');
+  if (existsSync(file)) {
+    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    if (key.length === 32) return key;
+  }
+  mkdirSync(base, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64'), { mode: 0o600 });
+  return key;
+}
