@@ -25,8 +25,6 @@ async function main(): Promise<void> {
   const ctx = createContext(ready, { logger });
   const running = await startServer(ctx, ready.port);
   logger.info({ port: running.port, mode: ready.mode, appUrl: ready.appUrl }, 'SMS for Pipedrive is listening');
-  if (sandbox) await sandbox.afterStart(ctx);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -41,6 +39,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (sandbox) await sandbox.afterStart(ctx);
 }
 
 main().catch((error) => {

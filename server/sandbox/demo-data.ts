@@ -19,7 +19,7 @@ export function seedDemo(pd: PipedriveEmulator): DemoData {
   const admin = pd.addUser({ id: 501, companyId: company.id, name: 'Ada Admin', email: 'ada@acme.example', isAdmin: true });
   const sales = pd.addUser({ id: 502, companyId: company.id, name: 'Sam Sales', email: 'sam@acme.example', isAdmin: false });
   const pipeline = pd.addPipeline(company.id, { id: 1, name: 'Sales' });
-  const stage = (id: number, name: string, orderNr: number) => pd.addStage(company.id, { id, pipelineId: pipeline.id, name, orderNr }).id;
+  const stage = (id: number, name: string, orderNr: number) => pd.addStage(company.id, { id, pipeline_id: pipeline.id, name, order_nr: orderNr }).id;
   const stages = { leadIn: stage(11, 'Lead in', 1), quoteSent: stage(12, 'Quote sent', 2), negotiation: stage(13, 'Negotiation', 3), won: stage(14, 'Won', 4) };
 
   const people: Array<Omit<DemoPerson, 'id' | 'dealId'> & { first: string; last: string; deal: string }> = [

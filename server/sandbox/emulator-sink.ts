@@ -20,7 +20,9 @@ export async function startRequestSink(): Promise<RequestSink> {
   const requests: RecordedRequest[] = [];
   let responder: (req: RecordedRequest) => SinkResponse = () => ({});
   const server = await startLoopbackServer(0, (req, res) => {
-    const { url: _url, raw: _raw, ...recorded } = req;
+    const recorded: RecordedRequest = {
+      method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body, rawBody: req.rawBody, at: req.at,
+    };
     requests.push(recorded);
     const answer = responder(recorded);
     res.writeHead(answer.status ?? 200, answer.headers ?? {});

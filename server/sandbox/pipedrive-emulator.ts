@@ -377,16 +377,16 @@ export class PipedriveEmulator {
     return { ...pipeline };
   }
 
-  addStage(companyId: number, input: { id?: number; pipelineId: number; name: string; orderNr?: number }): PdStage {
-    const pipeline = this.pipelineMap.get(input.pipelineId);
-    if (!pipeline || pipeline.companyId !== companyId) throw new Error(`pipeline ${input.pipelineId} is not in company ${companyId}`);
+  addStage(companyId: number, input: { id?: number; pipeline_id: number; name: string; order_nr?: number }): PdStage {
+    const pipeline = this.pipelineMap.get(input.pipeline_id);
+    if (!pipeline || pipeline.companyId !== companyId) throw new Error(`pipeline ${input.pipeline_id} is not in company ${companyId}`);
     const now = this.isoNow();
     const stage: PdStage = {
       id: this.takeId('stage', input.id),
       companyId,
-      pipeline_id: input.pipelineId,
+      pipeline_id: input.pipeline_id,
       name: input.name,
-      order_nr: input.orderNr ?? [...this.stageMap.values()].filter((s) => s.pipeline_id === input.pipelineId).length + 1,
+      order_nr: input.order_nr ?? [...this.stageMap.values()].filter((s) => s.pipeline_id === input.pipeline_id).length + 1,
       deal_probability: 100,
       add_time: now,
       update_time: now,
@@ -1441,7 +1441,7 @@ export class PipedriveEmulator {
   private seedDefaults(companyId: number): void {
     const pipeline = this.addPipeline(companyId, { name: 'Pipeline' });
     for (const name of ['Qualified', 'Contact Made', 'Demo Scheduled', 'Proposal Made', 'Negotiations Started']) {
-      this.addStage(companyId, { pipelineId: pipeline.id, name });
+      this.addStage(companyId, { pipeline_id: pipeline.id, name });
     }
     for (const [name, icon] of [['Call', 'call'], ['Meeting', 'meeting'], ['Task', 'task'], ['Deadline', 'deadline'], ['Email', 'email'], ['Lunch', 'lunch']] as const) {
       this.createActivityType(companyId, name, icon, null, false);
@@ -1656,7 +1656,8 @@ function validateCustomValue(field: PdPersonField, value: unknown): void {
 }
 
 function withoutUpdateTime(v: Record<string, unknown>): Record<string, unknown> {
-  const { update_time: _ignored, ...rest } = v;
+  const rest = { ...v };
+  delete rest.update_time;
   return rest;
 }
 

@@ -12,7 +12,6 @@ import {
   sendJson,
   sleep,
   startLoopbackServer,
-  type DeliveryResult,
   type EmulatorRequest,
   type FetchLike,
   type RecordedRequest,

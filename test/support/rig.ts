@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import twilio from 'twilio';
+import { createApp } from '../../server/app.js';
+import { loadConfig, type ReadyConfig } from '../../server/config.js';
+import { createContext, type AppContext } from '../../server/context.js';
+import { createLogger } from '../../server/logger.js';
+import type { OutboxWorkerOptions } from '../../server/outbox/outbox-worker.js';
+import { installThroughBrowser } from '../../server/sandbox/browser-install.js';
+import { seedDemo, type DemoData } from '../../server/sandbox/demo-data.js';
+import { startPipedriveEmulator, type PipedriveEmulator } from '../../server/sandbox/pipedrive-emulator.js';
+import { startTwilioEmulator, type TwilioEmulator, type TwilioAccount } from '../../server/sandbox/twilio-emulator.js';
+
+export const CLIENT_ID = 'test-client-id';
+export const FROM_NUMBER = '+15005550006';
+
+export type Rig = {
+  pd: PipedriveEmulator;
+  tw: TwilioEmulator;
+  twAccount: TwilioAccount;
+  ctx: AppContext;
+  config: ReadyConfig;
+  appUrl: string;
+  dbFile: string;
+  demo: DemoData;
+  logs: string[];
+  /** The install as a browser does it, approving as `userId`. */
+  install(userId?: number): Promise<{ status: number; html: string }>;
+  /** Installs the admin and sets the demo persons' consent, as the sandbox does. */
+  installDemo(): Promise<void>;
+  jwt(claims?: Record<string, unknown>, options?: { expiresIn?: string; secret?: string }): Promise<string>;
+  /** Runs worker passes until nothing is due (retries scheduled in the future stay queued). */
+  drain(maxPasses?: number): Promise<void>;
+  /** Restarts the app's context on the same database file (a process restart). */
+  restart(): Promise<void>;
+  signTwilio(path: string, params: Record<string, string>): string;
+  close(): Promise<void>;
+};
+
+export async function createRig(options: { outbox?: Partial<OutboxWorkerOptions>; twilio?: boolean; accessTokenTtlSeconds?: number } = {}): Promise<Rig> {
+  const dir = mkdtempSync(join(tmpdir(), 'sms-pd-test-'));
+  const dbFile = join(dir, 'app.db');
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clientSecret = randomBytes(16).toString('hex');
+  const pd = await startPipedriveEmulator({
+    clientId: CLIENT_ID,
+    clientSecret,
+    redirectUri: `${appUrl}/oauth/callback`,
+    ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
+  });
+  const tw = await startTwilioEmulator();
+  const twAccount = tw.addAccount();
+  tw.addNumber(twAccount.sid, FROM_NUMBER, { smsUrl: `${appUrl}/webhooks/twilio/inbound` });
+  const demo = seedDemo(pd);
+
+  const base = loadConfig({
+    PIPEDRIVE_CLIENT_ID: CLIENT_ID,
+    PIPEDRIVE_CLIENT_SECRET: clientSecret,
+    PIPEDRIVE_OAUTH_URL: pd.url,
+    APP_URL: appUrl,
+    DATABASE_URL: `file:${dbFile}`,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'debug',
+    ...(options.twilio === false
+      ? {}
+      : { TWILIO_ACCOUNT_SID: twAccount.sid, TWILIO_AUTH_TOKEN: twAccount.authToken, TWILIO_FROM_NUMBER: FROM_NUMBER, TWILIO_API_URL: tw.url }),
+  });
+  const config = base as ReadyConfig;
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const outboxOptions: Partial<OutboxWorkerOptions> = { retryBaseMs: 5, retryMaxMs: 20, pollMs: 20, ...options.outbox };
+
+  let ctx!: AppContext;
+  let handler: ReturnType<typeof createApp>;
+  const boot = async () => {
+    ctx = createContext(config, { logger: createLogger('debug', sink), outboxOptions });
+    await ctx.database.migrate();
+    handler = createApp(ctx);
+  };
+  await boot();
+  server.on('request', (req, res) => handler(req, res));
+
+  const rig: Rig = {
+    pd,
+    tw,
+    twAccount,
+    get ctx() {
+      return ctx;
+    },
+    config,
+    appUrl,
+    dbFile,
+    demo,
+    logs,
+    async install(userId = demo.adminUserId) {
+      pd.setConsent({ userId });
+      const r = await installThroughBrowser(appUrl);
+      return { status: r.status, html: r.html };
+    },
+    async installDemo() {
+      const r = await rig.install(demo.adminUserId);
+      if (r.status !== 200) throw new Error(`install failed: ${r.status}`);
+      const company = await ctx.companies.find(String(demo.companyId));
+      await demo.grantConsent(company!.consent_field_key, company!.consent_granted_option, company!.consent_opted_out_option);
+    },
+    jwt(claims = { userId: demo.adminUserId, companyId: demo.companyId }, opts = {}) {
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
+        .setExpirationTime(opts.expiresIn ?? '5m')
+        .sign(new TextEncoder().encode(opts.secret ?? config.pipedrive.jwtSecret));
+    },
+    async drain(maxPasses = 50) {
+      for (let i = 0; i < maxPasses; i++) {
+        const handled = await ctx.outbox.runOnce();
+        if (handled === 0) return;
+      }
+    },
+    async restart() {
+      await ctx.outbox.stop();
+      await ctx.database.close();
+      await boot();
+    },
+    signTwilio(path, params) {
+      return twilio.getExpectedTwilioSignature(twAccount.authToken, `${appUrl}${path}`, params);
+    },
+    async close() {
+      await ctx.outbox.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await ctx.database.close();
+      await Promise.allSettled([pd.close(), tw.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return rig;
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
