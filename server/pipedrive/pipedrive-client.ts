@@ -119,10 +119,8 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
         type: activity.type,
         done: activity.done,
         ...(activity.dealId ? { deal_id: activity.dealId } : {}),
-        // v2 derives person_id from the primary participant; person_id is sent too as the SDK still accepts it.
-        ...(activity.personId
-          ? { person_id: activity.personId, participants: [{ person_id: activity.personId, primary: true }] }
-          : {}),
+        // API v2 refuses person_id as read-only ("Add a primary participant to set 'person_id' instead").
+        ...(activity.personId ? { participants: [{ person_id: activity.personId, primary: true }] } : {}),
         ...(activity.note !== undefined ? { note: activity.note } : {}),
       };
       const res = await call('add activity', () => activities.addActivity({ AddActivityRequest: request as never }));
