@@ -43,7 +43,9 @@ export type Rig = {
   close(): Promise<void>;
 };
 
-export async function createRig(options: { outbox?: Partial<OutboxWorkerOptions>; twilio?: boolean; accessTokenTtlSeconds?: number } = {}): Promise<Rig> {
+export async function createRig(
+  options: { outbox?: Partial<OutboxWorkerOptions>; twilio?: boolean; accessTokenTtlSeconds?: number; databaseUrl?: string } = {},
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sms-pd-test-'));
   const dbFile = join(dir, 'app.db');
   const server: Server = createServer();
@@ -66,7 +68,7 @@ export async function createRig(options: { outbox?: Partial<OutboxWorkerOptions>
     PIPEDRIVE_CLIENT_SECRET: clientSecret,
     PIPEDRIVE_OAUTH_URL: pd.url,
     APP_URL: appUrl,
-    DATABASE_URL: `file:${dbFile}`,
+    DATABASE_URL: options.databaseUrl ?? `file:${dbFile}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'debug',
     ...(options.twilio === false
