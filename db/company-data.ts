@@ -9,6 +9,7 @@ import type { Schema } from './schema.js';
  */
 export const COMPANY_TABLES = [
   'message_status_events',
+  'inbound_messages',
   'jobs',
   'outbound_messages',
   'webhook_events',
@@ -28,6 +29,13 @@ export async function deleteCompanyData(trx: Transaction<Schema>, companyId: str
           eb.selectFrom('outbound_messages').select('provider_sid').where('company_id', '=', companyId).where('provider_sid', 'is not', null),
         )
         .execute();
+    }
+    else if (table === 'inbound_messages') {
+      await trx.deleteFrom('inbound_messages').where('company_id', '=', companyId).execute();
+      // Texts no company could be told apart from belong to whoever uses the shared sender: once the last company
+      // is gone nobody can see them any more, so they go too.
+      const others = await trx.selectFrom('companies').select('id').where('id', '!=', companyId).limit(1).execute();
+      if (others.length === 0) await trx.deleteFrom('inbound_messages').where('company_id', 'is', null).execute();
     }
     else await trx.deleteFrom(table).where('company_id', '=', companyId).execute();
   }

@@ -132,6 +132,39 @@ export interface JobsTable {
   updated_at: string;
 }
 
+export type InboundKindColumn = 'opt_out' | 'opt_in' | 'help' | 'possible_opt_out' | 'none';
+
+/**
+ * How an inbound message found its company, deal and person: `conversation` (the latest message the app sent to
+ * that number), `phone_search` (the company only; the person is looked up in Pipedrive when the activity is
+ * logged), `none` (no company could be told apart).
+ */
+export type InboundAttribution = 'conversation' | 'phone_search' | 'none';
+
+export interface InboundMessagesTable {
+  id: string;
+  company_id: string | null;
+  provider_sid: string;
+  account_sid: string;
+  sender: string | null;
+  to_address: string;
+  from_address: string;
+  /** The sender's number in E.164; null when From is not a phone number. */
+  from_e164: string | null;
+  body: string;
+  num_media: Defaulted<number>;
+  kind: InboundKindColumn;
+  possible_opt_out: Defaulted<number>;
+  attribution: InboundAttribution;
+  reply_to_message_id: string | null;
+  deal_id: number | null;
+  person_id: number | null;
+  activity_job_id: string | null;
+  /** What the app answered in TwiML (a keyword confirmation or help text), kept for the record. */
+  auto_reply: string | null;
+  received_at: string;
+}
+
 export interface Schema {
   companies: CompaniesTable;
   installations: InstallationsTable;
@@ -141,6 +174,7 @@ export interface Schema {
   outbound_messages: OutboundMessagesTable;
   jobs: JobsTable;
   message_status_events: MessageStatusEventsTable;
+  inbound_messages: InboundMessagesTable;
 }
 
 export type Company = Selectable<CompaniesTable>;
@@ -152,3 +186,4 @@ export type ConsentEvent = Selectable<ConsentEventsTable>;
 export type Automation = Selectable<AutomationsTable>;
 export type OutboundMessage = Selectable<OutboundMessagesTable>;
 export type Job = Selectable<JobsTable>;
+export type InboundMessage = Selectable<InboundMessagesTable>;

@@ -7,11 +7,13 @@ import { createOAuthRouter } from './http/oauth-routes.js';
 import { createAutomationsRouter } from './http/automations-routes.js';
 import { createPipedriveWebhookRouter } from './http/pipedrive-webhook-routes.js';
 import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
+import { createTwilioInboundRouter } from './http/twilio-inbound-routes.js';
+import { createPanelRouter } from './http/panel-routes.js';
 
 /** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
 const FRAMEABLE = new Set(['/panel', '/settings']);
 
-export function createApp(ctx: AppContext): express.Express {
+export function createApp(ctx: AppContext, options: { extraRouters?: express.Router[] } = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
   const log = ctx.logger.child({ subsystem: 'http' });
@@ -28,7 +30,10 @@ export function createApp(ctx: AppContext): express.Express {
   app.use(createOAuthRouter(ctx));
   app.use(createPipedriveWebhookRouter(ctx));
   app.use(createTwilioWebhookRouter(ctx));
+  app.use(createTwilioInboundRouter(ctx));
   app.use(createAutomationsRouter(ctx));
+  app.use(createPanelRouter(ctx));
+  for (const router of options.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'No such route' } });

@@ -11,6 +11,8 @@ import { createCompanyStore, type CompanyStore } from './companies/company-store
 import { createAutomationStore, type AutomationStore } from './automations/automation-store.js';
 import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
+import { createInboundService, type InboundService } from './inbound/inbound-service.js';
+import { createInboundStore, type InboundStore } from './inbound/inbound-store.js';
 
 export type Clock = { now(): number };
 
@@ -28,6 +30,10 @@ export type AppContext = {
   automations: AutomationStore;
   optOuts: OptOutList;
   outbox: OutboxWorker;
+  /** Inbound texts: `receive` for the Twilio webhook. */
+  inbound: InboundService;
+  /** Stored inbound texts, read by the panel and reports. */
+  inboundMessages: InboundStore;
 };
 
 export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>> & {
@@ -79,5 +85,23 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     },
     overrides.outboxOptions,
   );
-  return { config, logger, clock, database, secrets, oauth, installations, provisioner, sms, companies, automations, optOuts, outbox };
+  const inbound = createInboundService({ database, optOuts, twilio: config.twilio, logger, now: clock.now });
+  const inboundMessages = createInboundStore(database);
+  return {
+    config,
+    logger,
+    clock,
+    database,
+    secrets,
+    oauth,
+    installations,
+    provisioner,
+    sms,
+    companies,
+    automations,
+    optOuts,
+    outbox,
+    inbound,
+    inboundMessages,
+  };
 }

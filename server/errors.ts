@@ -39,6 +39,13 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** The request is fine but the state forbids it (e.g. texting a contact who opted out). */
+export class ConflictError extends AppError {
+  constructor(message: string, code = 'conflict') {
+    super(message, code);
+  }
+}
+
 export class PayloadTooLargeError extends AppError {
   constructor(message = 'Request body too large') {
     super(message, 'payload_too_large');
@@ -91,6 +98,7 @@ export function httpStatusOf(error: unknown): number {
   if (error instanceof UnauthorizedError) return 401;
   if (error instanceof ForbiddenError) return 403;
   if (error instanceof NotFoundError) return 404;
+  if (error instanceof ConflictError) return 409;
   if (error instanceof PayloadTooLargeError) return 413;
   // A vendor that is down or refuses us is not the caller's fault, but it is not our crash either.
   if (error instanceof PipedriveApiError || error instanceof SmsProviderError) return 502;

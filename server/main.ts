@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const sandbox = config.mode === 'sandbox' ? await prepareSandbox(config, logger) : null;
   const ready = (sandbox?.config ?? config) as ReadyConfig;
   const ctx = createContext(ready, { logger });
-  const running = await startServer(ctx, ready.port);
+  const running = await startServer(ctx, ready.port, { extraRouters: sandbox ? [sandbox.router(ctx)] : [] });
   logger.info({ port: running.port, mode: ready.mode, appUrl: ready.appUrl }, 'SMS for Pipedrive is listening');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
 import { createApp } from './app.js';
 import type { AppContext } from './context.js';
 
@@ -9,9 +10,13 @@ export type RunningServer = { server: Server; port: number; close(): Promise<voi
  * Migrates, listens and starts the outbox worker. `close` stops accepting, lets in-flight requests finish, lets the
  * worker finish the items it holds, then closes the database.
  */
-export async function startServer(ctx: AppContext, port: number, options: { worker?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(
+  ctx: AppContext,
+  port: number,
+  options: { worker?: boolean; extraRouters?: Router[] } = {},
+): Promise<RunningServer> {
   await ctx.database.migrate();
-  const app = createApp(ctx);
+  const app = createApp(ctx, { extraRouters: options.extraRouters ?? [] });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(s)));
   });

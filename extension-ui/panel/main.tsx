@@ -1,13 +1,11 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-
-// The deal-sidebar panel. The conversation view, consent badge and send box arrive with the panel issue.
-function Panel() {
-  return <main>SMS for Pipedrive</main>;
-}
+import '../shared/theme.css';
+import './panel.css';
+import { PanelApp } from './panel-app';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <Panel />
+    <PanelApp />
   </StrictMode>,
 );

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import express, { Router, type Request } from 'express';
+import express, { Router } from 'express';
 import type { AppContext } from '../context.js';
-import { BadRequestError, ForbiddenError } from '../errors.js';
+import { BadRequestError } from '../errors.js';
 import { isProgress, KNOWN_STATUSES } from '../outbox/message-status.js';
-import { authTokenFor } from '../twilio/senders.js';
+import { createTwilioSignatureCheck } from './twilio-signature.js';
 
 /**
  * Twilio's callbacks. Each is authenticated by X-Twilio-Signature over APP_URL + path and every form parameter,
@@ -11,22 +11,9 @@ import { authTokenFor } from '../twilio/senders.js';
  */
 export function createTwilioWebhookRouter(ctx: AppContext): Router {
   const router = Router();
-  const log = ctx.logger.child({ subsystem: 'twilio-webhooks' });
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
 
-  const verify = (req: Request): Record<string, string> => {
-    const signature = req.header('x-twilio-signature');
-    if (!signature) throw new BadRequestError('missing X-Twilio-Signature');
-    const params = (req.body ?? {}) as Record<string, string>;
-    const token = typeof params.AccountSid === 'string' ? authTokenFor(params.AccountSid, ctx.config.twilio) : null;
-    // The public URL Twilio called: behind proxies req.protocol/host lie, APP_URL does not.
-    const url = `${ctx.config.appUrl}${req.originalUrl}`;
-    if (!token || !ctx.sms.validateSignature(token, signature, url, params)) {
-      log.warn({ path: req.path }, 'Twilio signature refused');
-      throw new ForbiddenError('X-Twilio-Signature does not match');
-    }
-    return params;
-  };
+  const verify = createTwilioSignatureCheck(ctx);
 
   router.post('/webhooks/twilio/status', form, async (req, res) => {
     const params = verify(req);

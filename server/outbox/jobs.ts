@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Schema, Job } from '../../db/schema.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import type { CrmPort } from '../pipedrive/crm-port.js';
+import { runInboundReplyJob, type InboundReplyJob } from '../inbound/reply-job.js';
 
 /**
  * Pipedrive write-backs that must not be lost when Pipedrive is down (consent field changes, activities): written
@@ -11,6 +12,8 @@ import type { CrmPort } from '../pipedrive/crm-port.js';
 export type JobPayloads = {
   'pipedrive.set_consent': { personId: number; consent: 'granted' | 'opted_out' };
   'pipedrive.add_activity': { subject: string; note: string; dealId: number | null; personId: number | null };
+  /** An inbound text logged as an activity; finds the person by phone when the conversation does not name one. */
+  'inbound.log_reply': InboundReplyJob;
 };
 export type JobKind = keyof JobPayloads;
 
@@ -60,6 +63,9 @@ export async function runJob(job: Job, company: CompanyProfile, crm: CrmPort): P
       });
       return;
     }
+    case 'inbound.log_reply':
+      await runInboundReplyJob(JSON.parse(job.payload) as JobPayloads['inbound.log_reply'], company, crm);
+      return;
     default:
       throw new JobSkipped(`unknown job kind ${job.kind}`);
   }

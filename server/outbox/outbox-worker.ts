@@ -6,7 +6,8 @@ import type { OptOutList } from '../consent/opt-out-list.js';
 import type { TwilioConfig } from '../config.js';
 import { InstallationRevokedError, NotFoundError, PipedriveApiError, SmsProviderError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { checkEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
+import { checkEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
+import { consentFromPerson } from '../consent/consent-field.js';
 import type { DealSnapshot } from '../automations/deal-event.js';
 import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
@@ -110,17 +111,6 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
   // ---- reading what the message needs ---------------------------------------------------------------------------
 
-  function consentOf(person: CrmPerson, company: CompanyProfile): Consent {
-    if (!company.consent_field_key) return 'none';
-    const value = person.customFields[company.consent_field_key];
-    // API v2 gives the option id; a webhook-shaped or v1 value may be {id} or a string.
-    const id = value && typeof value === 'object' ? (value as { id?: unknown }).id : value;
-    if (id === null || id === undefined) return 'none';
-    if (company.consent_granted_option !== null && String(id) === company.consent_granted_option) return 'granted';
-    if (company.consent_opted_out_option !== null && String(id) === company.consent_opted_out_option) return 'opted_out';
-    return 'none';
-  }
-
   async function ownerName(crm: CrmPort, companyId: string, ownerId: number | null): Promise<string | null> {
     if (ownerId === null) return null;
     const key = `${companyId}:${ownerId}`;
@@ -162,7 +152,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
     const phone = resolveDefaultPhone(person.phones);
     const optedOut = phone.ok ? await optOuts.isOptedOut(company.id, sender.key, phone.e164) : false;
-    const eligible = checkEligibility({ consent: consentOf(person, company), optedOut, phones: person.phones });
+    const eligible = checkEligibility({ consent: consentFromPerson(person, company), optedOut, phones: person.phones });
     const phoneFields = phone.ok ? { phone_raw: phone.raw, to_e164: phone.e164 } : {};
     if (!eligible.ok) return skip(row, eligible.reason, phoneFields);
 

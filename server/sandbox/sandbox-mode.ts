@@ -1,7 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Router } from 'express';
 import type { Config, ReadyConfig } from '../config.js';
+import { createSandboxRouter } from './walkthrough.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../logger.js';
 import { installThroughBrowser } from './browser-install.js';
@@ -16,6 +18,8 @@ export type Sandbox = {
   demo: DemoData;
   /** Installs the demo company through the real OAuth flow and prints where to look. */
   afterStart(ctx: AppContext): Promise<void>;
+  /** The walk-through page and its helpers, mounted on the app. */
+  router(ctx: AppContext): Router;
   stop(): Promise<void>;
 };
 
@@ -42,6 +46,8 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
     twilio: { accountSid: account.sid, authToken: account.authToken, fromNumber: from, messagingServiceSid: null, apiUrl: twilio.url },
     twilioApiUrl: twilio.url,
     encryptionKey: config.encryptionKey ?? sandboxKey(config.databaseUrl),
+    // The walk-through page embeds the panel from this same origin.
+    frameAncestors: [...config.frameAncestors, "'self'"],
   };
 
   return {
@@ -49,6 +55,7 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
     pipedrive,
     twilio,
     demo,
+    router: (ctx) => createSandboxRouter(ctx, { pd: pipedrive, tw: twilio, demo, fromNumber: from }),
     async afterStart(ctx) {
       const result = await installThroughBrowser(ctx.config.appUrl);
       const company = await ctx.companies.find(String(demo.companyId));
@@ -69,6 +76,7 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
       const lines = [
         '',
         'SMS for Pipedrive is running in SANDBOX mode (no PIPEDRIVE_CLIENT_ID configured).',
+        `  Walk-through:       ${ctx.config.appUrl}/sandbox   (move a deal, watch the SMS arrive, reply, see the panel)`,
         `  App:                ${ctx.config.appUrl}`,
         `  Emulated Pipedrive: ${pipedrive.url}   Emulated Twilio: ${twilio.url}`,
         `  Installed through the real OAuth flow: company "${company.name}" (id ${company.id}), provisioning ${company.provisioning_status}`,

@@ -14,6 +14,7 @@ import { createLogger } from '../../server/logger.js';
 import type { OutboxWorkerOptions } from '../../server/outbox/outbox-worker.js';
 import { installThroughBrowser } from '../../server/sandbox/browser-install.js';
 import { seedDemo, type DemoData } from '../../server/sandbox/demo-data.js';
+import { createSandboxRouter } from '../../server/sandbox/walkthrough.js';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../server/sandbox/pipedrive-emulator.js';
 import { startTwilioEmulator, type TwilioEmulator, type TwilioAccount } from '../../server/sandbox/twilio-emulator.js';
 
@@ -44,7 +45,14 @@ export type Rig = {
 };
 
 export async function createRig(
-  options: { outbox?: Partial<OutboxWorkerOptions>; twilio?: boolean; accessTokenTtlSeconds?: number; databaseUrl?: string } = {},
+  options: {
+    outbox?: Partial<OutboxWorkerOptions>;
+    twilio?: boolean;
+    accessTokenTtlSeconds?: number;
+    databaseUrl?: string;
+    /** Mounts the sandbox walk-through (and its SDK host page), and lets this origin frame the panel. */
+    walkthrough?: boolean;
+  } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sms-pd-test-'));
   const dbFile = join(dir, 'app.db');
@@ -71,6 +79,7 @@ export async function createRig(
     DATABASE_URL: options.databaseUrl ?? `file:${dbFile}`,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'debug',
+    ...(options.walkthrough ? { FRAME_ANCESTORS: "'self'" } : {}),
     ...(options.twilio === false
       ? {}
       : { TWILIO_ACCOUNT_SID: twAccount.sid, TWILIO_AUTH_TOKEN: twAccount.authToken, TWILIO_FROM_NUMBER: FROM_NUMBER, TWILIO_API_URL: tw.url }),
@@ -90,7 +99,9 @@ export async function createRig(
   const boot = async () => {
     ctx = createContext(config, { logger: createLogger('debug', sink), outboxOptions });
     await ctx.database.migrate();
-    handler = createApp(ctx);
+    handler = createApp(ctx, {
+      extraRouters: options.walkthrough ? [createSandboxRouter(ctx, { pd, tw, demo, fromNumber: FROM_NUMBER })] : [],
+    });
   };
   await boot();
   server.on('request', (req, res) => handler(req, res));

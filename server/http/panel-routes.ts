@@ -1,0 +1,81 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { BadRequestError, ConflictError, ForbiddenError, InstallationRevokedError, NotFoundError } from '../errors.js';
+import { createPanelService } from '../panel/panel-service.js';
+import { createJwtVerifier, requireCaller } from './jwt-auth.js';
+import { page } from './pages.js';
+import { parseBody } from './validation.js';
+
+const UI_DIR = resolve('dist/ui');
+const dealIdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const sendBody = z.object({ body: z.string().trim().min(1, 'the message is empty').max(1600) });
+
+
+/** The deal panel: its iframe page, its data and its send box (SPEC §3). */
+export function createPanelRouter(ctx: AppContext): Router {
+  const router = Router();
+  const verify = createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now);
+  const auth = requireCaller(verify);
+  const panel = createPanelService({ database: ctx.database, inbound: ctx.inboundMessages, optOuts: ctx.optOuts, twilio: ctx.config.twilio, now: ctx.clock.now });
+
+  // The iframe pages: Pipedrive loads them with ?token=…; a page without a valid token is not shown.
+  for (const [path, entry] of [
+    ['/panel', 'panel'],
+    ['/settings', 'settings'],
+  ] as const) {
+    router.get(path, requireCaller(verify, { allowQueryToken: true }), (_req, res) => {
+      const file = resolve(UI_DIR, entry, 'index.html');
+      if (!existsSync(file)) {
+        res.status(503).type('html').send(page('Not built', '<h1>The UI is not built</h1><p>Run <code>npm run build</code>.</p>'));
+        return;
+      }
+      res.type('html').set('cache-control', 'no-store').send(readFileSync(file, 'utf8'));
+    });
+  }
+  router.use('/ui', express.static(UI_DIR, { index: false, immutable: true, maxAge: '365d', fallthrough: true }));
+
+  const context = async (req: Request) => {
+    const caller = req.caller!;
+    const company = await ctx.companies.find(caller.companyId);
+    if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
+    const dealId = dealIdParam.safeParse(req.params.dealId);
+    if (!dealId.success) throw new NotFoundError('No such deal');
+    // The caller's own authorisation when they installed the app (their Pipedrive permissions), else the company's.
+    let crm;
+    try {
+      crm = await ctx.installations.crmFor(company.id, caller.userId);
+    } catch (error) {
+      if (!(error instanceof InstallationRevokedError)) throw error;
+      crm = await ctx.installations.crmFor(company.id);
+    }
+    return { company, crm, dealId: dealId.data, caller };
+  };
+
+  router.get('/api/panel/deals/:dealId', auth, async (req, res) => {
+    const { company, crm, dealId } = await context(req);
+    const limit = Math.min(1000, Math.max(1, Number(req.query.limit) || 200));
+    const view = await panel.view(crm, company, dealId, limit);
+    if (!view) throw new NotFoundError('No such deal');
+    res.set('cache-control', 'no-store').json(view);
+  });
+
+  router.post('/api/panel/deals/:dealId/messages', auth, express.json({ limit: '16kb' }), async (req, res) => {
+    const { company, crm, dealId, caller } = await context(req);
+    const { body } = parseBody(sendBody, req.body);
+    const result = await panel.queue(crm, company, dealId, body, caller.userId);
+    if (!result.ok) {
+      if (result.reason === 'no_deal') throw new NotFoundError('No such deal');
+      if (['too_long', 'link_shortener', 'unknown_field'].includes(result.reason)) {
+        throw new BadRequestError(result.message, { reason: result.reason, segments: result.segments });
+      }
+      throw new ConflictError(result.message, result.reason);
+    }
+    ctx.outbox.wake();
+    res.status(202).json(result);
+  });
+
+  return router;
+}

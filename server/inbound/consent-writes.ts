@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../../db/schema.js';
+import type { JobPayloads } from '../outbox/jobs.js';
+
+/**
+ * A consent change is about to be queued for Pipedrive: earlier writes to the same person or number that are
+ * still waiting (queued, or queued again for a retry after a Pipedrive error) would land after it and undo it
+ * (STOP while Pipedrive is down, then START). They are dropped; an inbound job keeps its activity and loses only
+ * its consent write. A write already running cannot be recalled; it lands first in the usual case.
+ */
+export async function supersedeConsentWrites(
+  trx: Kysely<Schema>,
+  target: { companyId: string; personId: number | null; phoneE164: string },
+  at: string,
+): Promise<void> {
+  const waiting = await trx
+    .selectFrom('jobs')
+    .select(['id', 'kind', 'payload'])
+    .where('company_id', '=', target.companyId)
+    .where('state', '=', 'queued')
+    .where('kind', 'in', ['pipedrive.set_consent', 'inbound.log_reply'])
+    .execute();
+  for (const job of waiting) {
+    if (job.kind === 'pipedrive.set_consent') {
+      const payload = JSON.parse(job.payload) as JobPayloads['pipedrive.set_consent'];
+      if (target.personId === null || payload.personId !== target.personId) continue;
+      await trx
+        .updateTable('jobs')
+        .set({ state: 'done', last_error: 'superseded by a later consent change', updated_at: at })
+        .where('id', '=', job.id)
+        .where('state', '=', 'queued')
+        .execute();
+    } else {
+      const payload = JSON.parse(job.payload) as JobPayloads['inbound.log_reply'];
+      if (payload.consent === null || payload.fromE164 !== target.phoneE164) continue;
+      await trx
+        .updateTable('jobs')
+        .set({ payload: JSON.stringify({ ...payload, consent: null }), updated_at: at })
+        .where('id', '=', job.id)
+        .where('state', '=', 'queued')
+        .execute();
+    }
+  }
+}

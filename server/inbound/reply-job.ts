@@ -1,0 +1,71 @@
+import type { CompanyProfile } from '../companies/company-store.js';
+import { PipedriveApiError } from '../errors.js';
+import type { InboundKind } from '../messaging/index.js';
+import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
+import { findPersonByPhone } from './person-match.js';
+import { describeInboundActivity } from './reply-activity.js';
+
+/** The outbox job that logs one inbound text in Pipedrive (kind `inbound.log_reply`). */
+export type InboundReplyJob = {
+  inboundId: string;
+  from: string;
+  fromE164: string | null;
+  body: string;
+  kind: InboundKind;
+  numMedia: number;
+  dealId: number | null;
+  personId: number | null;
+  /** The app never texted this number: the person is looked up by phone when the job runs, not in the webhook. */
+  searchPerson: boolean;
+  /**
+   * The consent to write on the person the search finds. A person known from the conversation gets a
+   * `pipedrive.set_consent` job instead. Cleared while queued when a later keyword from the number supersedes it.
+   */
+  consent: 'granted' | 'opted_out' | null;
+  autoReply: string | null;
+};
+
+/**
+ * Runs in the outbox worker, so Pipedrive's 429/5xx (and 401s the client cannot refresh away) retry with backoff.
+ * The person's name is read here rather than in the webhook, which answers Twilio without calling Pipedrive.
+ */
+export async function runInboundReplyJob(job: InboundReplyJob, company: CompanyProfile, crm: CrmPort): Promise<void> {
+  let person: CrmPerson | null = null;
+  let ambiguous = false;
+  if (job.personId !== null) person = await crm.getPerson(job.personId);
+  else if (job.searchPerson && job.fromE164) ({ person, ambiguous } = await findPersonByPhone(crm, job.fromE164));
+
+  if (job.consent && person && job.personId === null) await writeConsent(crm, company, person.id, job.consent);
+
+  const { subject, note } = describeInboundActivity({
+    kind: job.kind,
+    body: job.body,
+    from: job.from,
+    numMedia: job.numMedia,
+    personName: person?.name ?? null,
+    linkedToPerson: person !== null,
+    linkedToDeal: job.dealId !== null,
+    ambiguous,
+    autoReply: job.autoReply,
+  });
+  const activity = { subject, note, type: company.activity_type_key ?? 'task', done: true, dealId: job.dealId, personId: person?.id ?? null };
+  try {
+    await crm.addActivity(activity);
+  } catch (error) {
+    // The conversation's deal may have been deleted or merged away since: the reply still lands, on the person.
+    if (!(error instanceof PipedriveApiError) || error.retryable || job.dealId === null) throw error;
+    await crm.addActivity({ ...activity, dealId: null });
+  }
+}
+
+async function writeConsent(crm: CrmPort, company: CompanyProfile, personId: number, consent: 'granted' | 'opted_out'): Promise<void> {
+  const option = consent === 'granted' ? company.consent_granted_option : company.consent_opted_out_option;
+  // Without the field the opt-out list alone keeps the number from being texted; the activity still matters.
+  if (!company.consent_field_key || !option) return;
+  try {
+    await crm.setPersonField(personId, company.consent_field_key, Number(option));
+  } catch (error) {
+    if (!(error instanceof PipedriveApiError) || error.retryable) throw error;
+    // A refused write (person merged away, field deleted) must not cost the reply its activity.
+  }
+}

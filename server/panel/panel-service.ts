@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../db/database.js';
+import type { OutboundMessage } from '../../db/schema.js';
+import type { CompanyProfile } from '../companies/company-store.js';
+import { consentFromPerson } from '../consent/consent-field.js';
+import type { OptOutList } from '../consent/opt-out-list.js';
+import type { TwilioConfig } from '../config.js';
+import { checkEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
+import type { CrmDeal, CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
+import { defaultSender } from '../twilio/senders.js';
+import type { InboundStore, InboundView } from '../inbound/inbound-store.js';
+
+export type PanelMessage =
+  | {
+      id: string;
+      direction: 'outbound';
+      body: string | null;
+      status: string;
+      at: string;
+      automation: string | null;
+      error: string | null;
+      errorCode: string | null;
+    }
+  | {
+      id: string;
+      direction: 'inbound';
+      body: string;
+      at: string;
+      keyword: string | null;
+      possibleOptOut: boolean;
+    };
+
+export type PanelView = {
+  deal: { id: number; title: string };
+  person: { id: number; name: string; phone: string | null; e164: string | null } | null;
+  consent: Consent;
+  /** How consent changed, newest first (opt-outs, opt-ins, Twilio refusals). */
+  consentHistory: Array<{ action: 'opt_out' | 'opt_in'; source: string; at: string; message: string | null }>;
+  /** Whether the send box may be used, and why not. */
+  canSend: { ok: true } | { ok: false; reason: string; message: string };
+  maxSegments: number;
+  messages: PanelMessage[];
+  /** True when older messages exist beyond `messages`. */
+  more: boolean;
+};
+
+const SKIP_TEXT: Record<string, string> = {
+  no_consent: 'Not sent: the contact has not given SMS consent',
+  opted_out: 'Not sent: the contact opted out',
+  missing_phone: 'Not sent: the contact has no phone number',
+  invalid_phone: 'Not sent: the phone number is not valid',
+  too_long: 'Not sent: the message is too long after merging',
+  link_shortener: 'Not sent: the message contains a public link shortener',
+  unknown_field: 'Not sent: the template uses an unknown field',
+  no_person: 'Not sent: the deal has no contact person',
+  company_removed: 'Cancelled: the app was uninstalled',
+};
+
+const CANNOT_SEND: Record<string, string> = {
+  no_consent: 'This contact has not given SMS consent ("SMS consent" is not "Granted").',
+  opted_out: 'This contact opted out of SMS.',
+  missing_phone: 'This contact has no phone number.',
+  invalid_phone: 'The contact’s default phone is not a valid number.',
+  no_person: 'This deal has no contact person.',
+  no_sender: 'No Twilio sender is configured.',
+};
+
+function toPanelMessage(row: OutboundMessage): PanelMessage {
+  const status =
+    row.state === 'sent' ? (row.provider_status ?? 'sent') : row.state === 'claimed' ? 'queued' : row.state;
+  const error =
+    row.state === 'skipped' || row.state === 'cancelled'
+      ? (SKIP_TEXT[row.skip_reason ?? ''] ?? `Not sent: ${row.skip_reason}`)
+      : row.state === 'failed' || status === 'undelivered' || status === 'failed'
+        ? (row.error_message ?? (row.error_code ? `Twilio error ${row.error_code}` : 'Failed'))
+        : null;
+  return {
+    id: row.id,
+    direction: 'outbound',
+    body: row.body,
+    status,
+    at: row.sent_at ?? row.created_at,
+    automation: row.automation_name,
+    error,
+    errorCode: row.error_code,
+  };
+}
+
+function toInboundMessage(m: InboundView): PanelMessage {
+  const keyword = m.kind === 'opt_out' || m.kind === 'opt_in' || m.kind === 'help' ? m.kind : null;
+  return { id: m.id, direction: 'inbound', body: m.body, at: m.receivedAt, keyword, possibleOptOut: m.possibleOptOut };
+}
+
+/** Reads for the panel: our database plus one (briefly cached) Pipedrive read of the deal and its person. */
+export function createPanelService(deps: {
+  database: Database;
+  inbound: InboundStore;
+  optOuts: OptOutList;
+  twilio: TwilioConfig | null;
+  now: () => number;
+  cacheMs?: number;
+}) {
+  const { db } = deps.database;
+  const cacheMs = deps.cacheMs ?? 10_000;
+  const cache = new Map<string, { at: number; deal: CrmDeal; person: CrmPerson | null }>();
+
+  async function load(crm: CrmPort, companyId: string, dealId: number, fresh = false) {
+    const key = `${companyId}:${dealId}`;
+    const hit = cache.get(key);
+    if (!fresh && hit && deps.now() - hit.at < cacheMs) return hit;
+    const deal = await crm.getDeal(dealId);
+    if (!deal) {
+      cache.delete(key);
+      return null;
+    }
+    const person = deal.personId ? await crm.getPerson(deal.personId) : null;
+    const entry = { at: deps.now(), deal, person };
+    cache.set(key, entry);
+    if (cache.size > 5_000) cache.delete(cache.keys().next().value!);
+    return entry;
+  }
+
+  async function consentOf(company: CompanyProfile, person: CrmPerson | null) {
+    const sender = defaultSender(deps.twilio);
+    const phone = person ? resolveDefaultPhone(person.phones) : null;
+    const e164 = phone?.ok ? phone.e164 : null;
+    const optedOut = e164 ? await deps.optOuts.isOptedOut(company.id, sender?.key ?? null, e164) : false;
+    const field = person ? consentFromPerson(person, company) : 'none';
+    const consent: Consent = optedOut ? 'opted_out' : field;
+    return { sender, phone, e164, optedOut, field, consent };
+  }
+
+  return {
+    async view(crm: CrmPort, company: CompanyProfile, dealId: number, limit: number): Promise<PanelView | null> {
+      const loaded = await load(crm, company.id, dealId);
+      if (!loaded) return null;
+      const { deal, person } = loaded;
+      const { sender, phone, e164, optedOut, field, consent } = await consentOf(company, person);
+
+      const [outbound, inbound, history] = await Promise.all([
+        db
+          .selectFrom('outbound_messages')
+          .selectAll()
+          .where('company_id', '=', company.id)
+          .where('deal_id', '=', dealId)
+          .orderBy('created_at', 'desc')
+          .limit(limit + 1)
+          .execute(),
+        deps.inbound.listForDeal(company.id, dealId, e164, limit + 1),
+        e164
+          ? db
+              .selectFrom('consent_events')
+              .select(['action', 'source', 'created_at', 'message'])
+              .where('phone_e164', '=', e164)
+              .where((eb) => (sender ? eb.or([eb('company_id', '=', company.id), eb('sender', '=', sender.key)]) : eb('company_id', '=', company.id)))
+              .orderBy('created_at', 'desc')
+              .limit(20)
+              .execute()
+          : Promise.resolve([]),
+      ]);
+      const messages = [...outbound.map(toPanelMessage), ...inbound.map(toInboundMessage)].sort((a, b) =>
+        a.at < b.at ? 1 : a.at > b.at ? -1 : 0,
+      );
+
+      let canSend: PanelView['canSend'] = { ok: true };
+      if (!person) canSend = { ok: false, reason: 'no_person', message: CANNOT_SEND.no_person! };
+      else if (!sender) canSend = { ok: false, reason: 'no_sender', message: CANNOT_SEND.no_sender! };
+      else {
+        const eligible = checkEligibility({ consent: field, optedOut, phones: person.phones });
+        if (!eligible.ok) canSend = { ok: false, reason: eligible.reason, message: CANNOT_SEND[eligible.reason]! };
+      }
+
+      return {
+        deal: { id: deal.id, title: deal.title },
+        person: person
+          ? { id: person.id, name: person.name, phone: phone?.ok ? phone.raw : (person.phones.find((p) => p.primary)?.value ?? person.phones[0]?.value ?? null), e164 }
+          : null,
+        consent,
+        consentHistory: history.map((h) => ({ action: h.action, source: h.source, at: h.created_at, message: h.message })),
+        canSend,
+        maxSegments: company.parsedSettings.maxSegments,
+        messages: messages.slice(0, limit),
+        more: messages.length > limit,
+      };
+    },
+
+    /**
+     * Queues a message typed in the panel. The same rules as automations apply (checked here for a clear answer,
+     * and again by the worker at send time).
+     */
+    async queue(crm: CrmPort, company: CompanyProfile, dealId: number, text: string, userId: string) {
+      const loaded = await load(crm, company.id, dealId, true);
+      if (!loaded) return { ok: false as const, reason: 'no_deal', message: 'No such deal' };
+      const { deal, person } = loaded;
+      if (!person) return { ok: false as const, reason: 'no_person', message: CANNOT_SEND.no_person! };
+      const { sender, field, optedOut } = await consentOf(company, person);
+      if (!sender) return { ok: false as const, reason: 'no_sender', message: CANNOT_SEND.no_sender! };
+      const eligible = checkEligibility({ consent: field, optedOut, phones: person.phones });
+      if (!eligible.ok) return { ok: false as const, reason: eligible.reason, message: CANNOT_SEND[eligible.reason]! };
+      const composed = composeMessage(text, { company: { name: company.name } }, { maxSegments: company.parsedSettings.maxSegments });
+      if (!composed.ok) {
+        return { ok: false as const, reason: composed.reason, message: composed.detail ?? SKIP_TEXT[composed.reason]!, segments: composed.segments };
+      }
+      const at = new Date(deps.now()).toISOString();
+      const id = randomUUID();
+      await db
+        .insertInto('outbound_messages')
+        .values({
+          id,
+          company_id: company.id,
+          source: 'panel',
+          created_by: userId,
+          deal_id: deal.id,
+          person_id: person.id,
+          template: text,
+          context: JSON.stringify({ deal: { id: deal.id, title: deal.title, personId: person.id, ownerId: deal.ownerId, stageId: deal.stageId, pipelineId: deal.pipelineId } }),
+          state: 'queued',
+          next_attempt_at: at,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      return { ok: true as const, id, body: composed.body, segments: composed.segments, encoding: composed.encoding };
+    },
+  };
+}
+
+export type PanelService = ReturnType<typeof createPanelService>;

@@ -1,0 +1,110 @@
+import express, { Router } from 'express';
+import { SignJWT } from 'jose';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { parseBody } from '../http/validation.js';
+import type { DemoData } from './demo-data.js';
+import type { PipedriveEmulator } from './pipedrive-emulator.js';
+import type { TwilioEmulator } from './twilio-emulator.js';
+import { HOST_JS, HOST_PAGE_JS, WALKTHROUGH_JS, hostPageHtml, walkthroughPageHtml } from './walkthrough-pages.js';
+
+export type SandboxParts = { pd: PipedriveEmulator; tw: TwilioEmulator; demo: DemoData; fromNumber: string };
+
+const moveBody = z.object({ dealId: z.number().int().positive(), stageId: z.number().int().positive() });
+const replyBody = z.object({ from: z.string().regex(/^\+[1-9]\d{1,14}$/), body: z.string().min(1).max(1600) });
+
+/**
+ * The sandbox walk-through (SPEC §4), mounted only in sandbox mode: a page standing in for Pipedrive's deal view
+ * (the real panel in an iframe, driven over the real SDK message protocol), the emulated pipeline, and a simulated
+ * phone. Everything it shows goes through the app's real routes, webhooks and the real SDKs.
+ */
+export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Router {
+  const router = Router();
+  const { pd, tw, demo } = parts;
+  const companyId = demo.companyId;
+  const json = express.json({ limit: '16kb' });
+
+  const token = (userId: number) =>
+    new SignJWT({ userId, companyId })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(ctx.config.pipedrive.jwtSecret));
+
+  router.get('/', (_req, res) => res.redirect(302, '/sandbox'));
+  router.get('/sandbox', (_req, res) => res.type('html').send(walkthroughPageHtml()));
+  // A bare host page: the panel alone inside the SDK protocol (used by the browser tests and for screenshots).
+  router.get('/sandbox/host', (_req, res) => res.type('html').send(hostPageHtml()));
+
+  for (const [file, source] of [
+    ['host.js', HOST_JS],
+    ['host-page.js', HOST_PAGE_JS],
+    ['walkthrough.js', WALKTHROUGH_JS],
+  ] as const) {
+    router.get(`/sandbox/assets/${file}`, (_req, res) => res.type('application/javascript').send(source));
+  }
+
+  router.get('/sandbox/api/token', async (req, res) => {
+    const userId = Number(req.query.userId) || demo.adminUserId;
+    res.json({ token: await token(userId) });
+  });
+
+  router.get('/sandbox/api/state', async (req, res) => {
+    const company = await ctx.companies.find(String(companyId));
+    const stages = pd.stages(companyId).sort((a, b) => a.order_nr - b.order_nr);
+    const deals = pd.deals(companyId).map((d) => {
+      const person = d.person_id ? pd.person(d.person_id) : undefined;
+      const phone = person?.phones.find((p) => p.primary)?.value ?? person?.phones[0]?.value ?? null;
+      return { id: d.id, title: d.title, stageId: d.stage_id, person: person ? { id: person.id, name: person.name, phone } : null };
+    });
+    const dealId = Number(req.query.dealId) || deals[0]?.id;
+    const deal = deals.find((d) => d.id === dealId) ?? null;
+    const e164 = req.query.phone ? String(req.query.phone) : null;
+    res.json({
+      company: company
+        ? { id: company.id, name: company.name, provisioning: company.provisioning_status, webhookId: company.webhook_id, consentFieldKey: company.consent_field_key }
+        : null,
+      adminUserId: demo.adminUserId,
+      fromNumber: parts.fromNumber,
+      stages: stages.map((s) => ({ id: s.id, name: s.name })),
+      automations: company ? await ctx.automations.list(company.id) : [],
+      deals,
+      deal,
+      phone: e164 ? { e164, inbox: phoneConversation(e164) } : null,
+      activities: deal
+        ? pd
+            .activities(companyId)
+            .filter((a) => a.deal_id === deal.id)
+            .map((a) => ({ id: a.id, subject: a.subject, type: a.type, note: a.note, at: a.add_time }))
+            .reverse()
+        : [],
+    });
+  });
+
+  router.post('/sandbox/api/move', json, async (req, res) => {
+    const { dealId, stageId } = parseBody(moveBody, req.body);
+    if (!pd.deal(dealId)) throw new NotFoundError('No such deal');
+    if (!pd.stages(companyId).some((s) => s.id === stageId)) throw new BadRequestError('No such stage');
+    const deliveries = await pd.moveDealToStage(dealId, stageId);
+    res.json({ deliveries: deliveries.map((d) => ({ status: d.status, body: d.body })) });
+  });
+
+  router.post('/sandbox/api/reply', json, async (req, res) => {
+    const { from, body } = parseBody(replyBody, req.body);
+    const result = await tw.reply({ from, to: parts.fromNumber, body });
+    res.json({ status: result.status, keyword: result.keyword, twiml: result.twiml });
+  });
+
+  /** What the simulated phone shows: texts it received (app messages, Twilio auto-replies) and the replies it sent. */
+  function phoneConversation(e164: string) {
+    const received = tw.inbox(e164).map((m) => ({ from: m.from, body: m.body, kind: m.kind as string, at: m.at }));
+    const sent = tw
+      .messages()
+      .filter((m) => m.direction === 'inbound' && m.from === e164)
+      .map((m) => ({ from: m.from, body: m.body, kind: 'reply', at: m.dateCreated }));
+    return [...received, ...sent].sort((a, b) => a.at.getTime() - b.at.getTime());
+  }
+
+  return router;
+}
