@@ -7,26 +7,21 @@ import type { Job, OutboundMessage } from './schema.js';
  * `FOR UPDATE SKIP LOCKED` so several workers never take the same row; SQLite serialises writers, so its plain
  * UPDATE … WHERE state = 'queued' is already exclusive.
  */
-export async function claimDueMessages(database: Database, nowIso: string, leaseUntilIso: string, limit: number): Promise<OutboundMessage[]> {
+async function claimDue<Row>(database: Database, table: 'outbound_messages' | 'jobs', nowIso: string, leaseUntilIso: string, limit: number): Promise<Row[]> {
   const lock = database.kind === 'postgres' ? sql` FOR UPDATE SKIP LOCKED` : sql``;
-  const result = await sql<OutboundMessage>`
-    UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+  const t = sql.table(table);
+  const result = await sql<Row>`
+    UPDATE ${t} SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
     WHERE id IN (
-      SELECT id FROM outbound_messages WHERE state = 'queued' AND next_attempt_at <= ${nowIso}
+      SELECT id FROM ${t} WHERE state = 'queued' AND next_attempt_at <= ${nowIso}
       ORDER BY next_attempt_at LIMIT ${limit}${lock}
     ) AND state = 'queued'
     RETURNING *`.execute(database.db);
   return result.rows;
 }
 
-export async function claimDueJobs(database: Database, nowIso: string, leaseUntilIso: string, limit: number): Promise<Job[]> {
-  const lock = database.kind === 'postgres' ? sql` FOR UPDATE SKIP LOCKED` : sql``;
-  const result = await sql<Job>`
-    UPDATE jobs SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
-    WHERE id IN (
-      SELECT id FROM jobs WHERE state = 'queued' AND next_attempt_at <= ${nowIso}
-      ORDER BY next_attempt_at LIMIT ${limit}${lock}
-    ) AND state = 'queued'
-    RETURNING *`.execute(database.db);
-  return result.rows;
-}
+export const claimDueMessages = (database: Database, nowIso: string, leaseUntilIso: string, limit: number) =>
+  claimDue<OutboundMessage>(database, 'outbound_messages', nowIso, leaseUntilIso, limit);
+
+export const claimDueJobs = (database: Database, nowIso: string, leaseUntilIso: string, limit: number) =>
+  claimDue<Job>(database, 'jobs', nowIso, leaseUntilIso, limit);

@@ -14,8 +14,10 @@ const SOURCE_TEXT: Record<string, string> = {
 };
 
 const STATUS_TEXT: Record<string, string> = {
-  queued: 'Queued',
-  accepted: 'Queued',
+  pending: 'Waiting to send',
+  queued: 'Queued at Twilio',
+  accepted: 'Queued at Twilio',
+  scheduled: 'Scheduled',
   sending: 'Sending',
   sent: 'Sent',
   delivered: 'Delivered',

@@ -1,8 +1,8 @@
-/** Minimal server-rendered pages for the browser steps of install (no UI bundle needed there). */
+import { escapeHtml } from '../html.js';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}
+export { escapeHtml };
+
+/** Minimal server-rendered pages for the browser steps of install (no UI bundle needed there). */
 
 export function page(title: string, bodyHtml: string): string {
   return `<!doctype html>

@@ -1,5 +1,5 @@
 import type { InboundKind } from '../messaging/index.js';
-import { escapeHtml, textToHtml } from './html.js';
+import { escapeHtml, textToHtml } from '../html.js';
 
 export type InboundActivityInput = {
   kind: InboundKind;

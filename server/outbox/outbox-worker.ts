@@ -14,6 +14,7 @@ import type { Installations } from '../pipedrive/installations.js';
 import { defaultSender, type Sender } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
 import { enqueueJob, JobSkipped, runJob } from './jobs.js';
+import { escapeHtml } from '../html.js';
 import { isProgress } from './message-status.js';
 import { createRateLimiter } from './rate-limiter.js';
 
@@ -432,7 +433,3 @@ async function pool(tasks: Array<() => Promise<void>>, size: number, onError: (e
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
-}

@@ -66,8 +66,9 @@ const CANNOT_SEND: Record<string, string> = {
 };
 
 function toPanelMessage(row: OutboundMessage): PanelMessage {
+  // Before Twilio has it the status is ours (pending, sending, skipped, failed, cancelled); after, Twilio's.
   const status =
-    row.state === 'sent' ? (row.provider_status ?? 'sent') : row.state === 'claimed' ? 'queued' : row.state;
+    row.state === 'sent' ? (row.provider_status ?? 'sent') : row.state === 'claimed' || row.state === 'queued' ? 'pending' : row.state;
   const error =
     row.state === 'skipped' || row.state === 'cancelled'
       ? (SKIP_TEXT[row.skip_reason ?? ''] ?? `Not sent: ${row.skip_reason}`)

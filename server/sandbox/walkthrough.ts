@@ -52,7 +52,8 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
 
   router.get('/sandbox/api/state', async (req, res) => {
     const company = await ctx.companies.find(String(companyId));
-    const stages = pd.stages(companyId).sort((a, b) => a.order_nr - b.order_nr);
+    // The demo pipeline only (the emulated company also has Pipedrive's default one).
+    const stages = pd.stages(companyId).filter((st) => st.pipeline_id === demo.pipelineId).sort((a, b) => a.order_nr - b.order_nr);
     const deals = pd.deals(companyId).map((d) => {
       const person = d.person_id ? pd.person(d.person_id) : undefined;
       const phone = person?.phones.find((p) => p.primary)?.value ?? person?.phones[0]?.value ?? null;

@@ -1,23 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresSchema } from '../support/postgres.js';
 import { createRig, FROM_NUMBER, sleep, type Rig } from '../support/rig.js';
 
 // The inbound side on PostgreSQL (as in postgres.test.ts: a server on 127.0.0.1:5432 with trust auth), where
 // Twilio's retries of one MessageSid may really run at the same time in two connections.
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `t_${randomBytes(6).toString('hex')}`;
 const ANN_PHONE = '+14155552671';
 let rig: Rig;
+let pgSchema: Awaited<ReturnType<typeof createPostgresSchema>>;
 let admin: pg.Client;
+let schema: string;
 
 beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(ADMIN_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  rig = await createRig({ databaseUrl: url.toString(), outbox: { rateLimit: false } });
+  pgSchema = await createPostgresSchema();
+  ({ admin, schema } = pgSchema);
+  rig = await createRig({ databaseUrl: pgSchema.url, outbox: { rateLimit: false } });
   await rig.installDemo();
   await rig.ctx.automations.create('1001', {
     name: 'Quote',
@@ -31,8 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rig?.close();
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin.end();
+  await pgSchema.drop();
 });
 
 async function settle(): Promise<void> {

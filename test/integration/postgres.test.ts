@@ -1,29 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresSchema } from '../support/postgres.js';
 import { claimDueMessages } from '../../db/queue-queries.js';
 import { createRig, type Rig } from '../support/rig.js';
 
-// PostgreSQL runs on every machine of this project (CI included) at 127.0.0.1:5432 with trust auth.
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `t_${randomBytes(6).toString('hex')}`;
 let rig: Rig;
+let pgSchema: Awaited<ReturnType<typeof createPostgresSchema>>;
 let admin: pg.Client;
+let schema: string;
 
 beforeAll(async () => {
-  admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const url = new URL(ADMIN_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  rig = await createRig({ databaseUrl: url.toString(), outbox: { rateLimit: false } });
+  pgSchema = await createPostgresSchema();
+  ({ admin, schema } = pgSchema);
+  rig = await createRig({ databaseUrl: pgSchema.url, outbox: { rateLimit: false } });
   await rig.installDemo();
 });
 
 afterAll(async () => {
   await rig?.close();
-  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin.end();
+  await pgSchema.drop();
 });
 
 describe('the same code on PostgreSQL', () => {
