@@ -41,7 +41,22 @@ function openSqlite(path: string): Database {
   driver.pragma('synchronous = NORMAL');
   driver.pragma('foreign_keys = ON');
   driver.pragma('secure_delete = ON');
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: driver }) });
+  // Kysely prepares every query anew; preparing is a large share of a small query's cost, so statements are kept
+  // per SQL text (the set is bounded: the app builds a fixed number of query shapes; IN-lists are capped).
+  const statements = new Map<string, SqliteDriver.Statement>();
+  const database = {
+    prepare(text: string) {
+      let stmt = statements.get(text);
+      if (!stmt) {
+        stmt = driver.prepare(text);
+        if (statements.size >= 500) statements.clear();
+        statements.set(text, stmt);
+      }
+      return stmt;
+    },
+    close: () => driver.close(),
+  };
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
   return {
     kind: 'sqlite',
     db,

@@ -7,10 +7,27 @@ export type RecordResult = { duplicate: boolean; queued: number };
 /**
  * Records a deal event and, in the same transaction, one outbox row per matching enabled automation. The event id
  * is the idempotency key: Pipedrive's retries (same meta.id, attempt > 1) find it recorded and queue nothing.
+ * This is the webhook's hot path: three statements at most.
  */
 export async function recordDealEvent(database: Database, event: DealEvent, now: number): Promise<RecordResult> {
   const at = new Date(now).toISOString();
   return database.transaction(async (trx) => {
+    const trigger = event.trigger;
+    const deal = event.deal;
+    const matching =
+      trigger && deal
+        ? (
+            await trx
+              .selectFrom('automations')
+              .select(['id', 'name', 'template', 'pipeline_id'])
+              .where('company_id', '=', event.companyId)
+              .where('enabled', '=', 1)
+              .where('trigger_event', '=', trigger.event)
+              .where('stage_id', '=', trigger.stageId)
+              .execute()
+          ).filter((a) => a.pipeline_id === null || a.pipeline_id === trigger.pipelineId)
+        : [];
+
     const inserted = await trx
       .insertInto('webhook_events')
       .values({
@@ -20,25 +37,14 @@ export async function recordDealEvent(database: Database, event: DealEvent, now:
         action: event.action,
         entity_id: event.dealId === null ? null : String(event.dealId),
         attempt: event.attempt,
+        queued: matching.length,
         received_at: at,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .returning('id')
       .executeTakeFirst();
     if (!inserted) return { duplicate: true, queued: 0 };
-    const trigger = event.trigger;
-    if (!trigger || !event.deal) return { duplicate: false, queued: 0 };
-
-    const automations = await trx
-      .selectFrom('automations')
-      .select(['id', 'name', 'template', 'pipeline_id'])
-      .where('company_id', '=', event.companyId)
-      .where('enabled', '=', 1)
-      .where('trigger_event', '=', trigger.event)
-      .where('stage_id', '=', trigger.stageId)
-      .execute();
-    const matching = automations.filter((a) => a.pipeline_id === null || a.pipeline_id === trigger.pipelineId);
-    if (matching.length === 0) return { duplicate: false, queued: 0 };
+    if (matching.length === 0 || !deal) return { duplicate: false, queued: 0 };
 
     await trx
       .insertInto('outbound_messages')
@@ -50,11 +56,11 @@ export async function recordDealEvent(database: Database, event: DealEvent, now:
           automation_id: a.id,
           automation_name: a.name,
           event_id: event.eventId,
-          deal_id: event.deal!.id,
-          person_id: event.deal!.personId,
+          deal_id: deal.id,
+          person_id: deal.personId,
           // The template as it was when the deal moved: a later edit does not rewrite what is already queued.
           template: a.template,
-          context: JSON.stringify({ deal: event.deal }),
+          context: JSON.stringify({ deal }),
           state: 'queued' as const,
           next_attempt_at: at,
           created_at: at,
@@ -63,7 +69,6 @@ export async function recordDealEvent(database: Database, event: DealEvent, now:
       )
       .onConflict((oc) => oc.columns(['event_id', 'automation_id']).doNothing())
       .execute();
-    await trx.updateTable('webhook_events').set({ queued: matching.length }).where('id', '=', event.eventId).execute();
     return { duplicate: false, queued: matching.length };
   });
 }
