@@ -29,6 +29,9 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** Saves a screenshot as a test artifact: of the panel iframe alone on host pages, else of the whole page. */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+  const onHost = new URL(page.url()).pathname === '/sandbox/host';
+  if (onHost) await page.locator('#panel').screenshot({ path: `${ARTIFACTS}/${name}.png` });
+  else await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 }
