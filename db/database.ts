@@ -1,10 +1,14 @@
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { dirname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import SqliteDriver from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Schema } from './schema.js';
+
+const require = createRequire(import.meta.url);
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
@@ -41,6 +45,10 @@ function openSqlite(path: string): Database {
   driver.pragma('synchronous = NORMAL');
   driver.pragma('foreign_keys = ON');
   driver.pragma('secure_delete = ON');
+  // Checkpointing inside a commit stalls that request for milliseconds (the checkpoint writes and syncs the file),
+  // so commits never checkpoint; a worker thread with its own connection does it in the background instead.
+  const checkpointer = file === ':memory:' ? null : startCheckpointer(file);
+  if (checkpointer) driver.pragma('wal_autocheckpoint = 0');
   // Kysely prepares every query anew; preparing is a large share of a small query's cost, so statements are kept
   // per SQL text (the set is bounded: the app builds a fixed number of query shapes; IN-lists are capped).
   const statements = new Map<string, SqliteDriver.Statement>();
@@ -66,8 +74,26 @@ function openSqlite(path: string): Database {
     async scrubDeleted() {
       driver.pragma('wal_checkpoint(TRUNCATE)');
     },
-    close: () => db.destroy(),
+    async close() {
+      await checkpointer?.terminate();
+      await db.destroy();
+    },
   };
+}
+
+/** Every 500 ms a PASSIVE checkpoint (it never blocks writers); the thread does not keep the process alive. */
+function startCheckpointer(file: string): Worker {
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const Database = require(workerData.module);
+     const db = new Database(workerData.file, { fileMustExist: true });
+     db.pragma('busy_timeout = 5000');
+     setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 500);`,
+    { eval: true, workerData: { file, module: require.resolve('better-sqlite3') } },
+  );
+  worker.unref();
+  worker.on('error', () => undefined);
+  return worker;
 }
 
 function openPostgres(url: string): Database {
@@ -103,4 +129,10 @@ async function ping(db: Kysely<Schema>): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A write refused because a referenced row is gone (SQLite and PostgreSQL word it differently). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || e?.code === '23503' || (typeof e?.message === 'string' && e.message.includes('FOREIGN KEY constraint failed'));
 }

@@ -18,19 +18,24 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   app.disable('x-powered-by');
   const log = ctx.logger.child({ subsystem: 'http' });
 
+  // Responses are API answers and small pages: no ETag hashing of every body.
+  app.set('etag', false);
+  app.use(accessLog(log));
+
+  // Machine-to-machine webhooks first: answered fast (Pipedrive bans a slow endpoint), no browser headers needed.
+  app.use(createPipedriveWebhookRouter(ctx));
+  app.use(createTwilioWebhookRouter(ctx));
+  app.use(createTwilioInboundRouter(ctx));
+
   const strict = helmet({ contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } } });
   const frameable = helmet({
     frameguard: false,
     contentSecurityPolicy: { directives: { 'frame-ancestors': ctx.config.frameAncestors } },
   });
   app.use((req, res, next) => (FRAMEABLE.has(req.path) ? frameable : strict)(req, res, next));
-  app.use(accessLog(log));
 
   app.use(createHealthRouter(ctx));
   app.use(createOAuthRouter(ctx));
-  app.use(createPipedriveWebhookRouter(ctx));
-  app.use(createTwilioWebhookRouter(ctx));
-  app.use(createTwilioInboundRouter(ctx));
   app.use(createAutomationsRouter(ctx));
   app.use(createPanelRouter(ctx));
   for (const router of options.extraRouters ?? []) app.use(router);
@@ -44,6 +49,7 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
 
 function accessLog(log: AppContext['logger']): RequestHandler {
   return (req, res, next) => {
+    if (!log.isLevelEnabled('debug')) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;

@@ -3,8 +3,9 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 /**
- * Keys whose values never reach a log line, at any depth we log. pino's redaction is path-based, so each key is
- * listed at the top level and one and two levels down (err.config.headers… is where axios puts credentials).
+ * Keys whose values never reach a log line. pino's redaction is path-based and its cost grows with the number of
+ * paths, so each key is listed at the top level and one level down: vendor errors are translated in the adapters
+ * (no axios config with headers reaches a log), and we log flat objects.
  */
 const SECRET_KEYS = [
   'authorization',
@@ -25,7 +26,16 @@ const SECRET_KEYS = [
   'set-cookie',
 ];
 
-const REDACT_PATHS = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
+const REDACT_PATHS = [
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`]),
+  // An unexpected vendor error logged as `err` may still be an axios error carrying its request config.
+  'err.config.headers.authorization',
+  'err.config.headers.Authorization',
+  'err.config.auth',
+  'err.config.data',
+  'err.request',
+  'err.response',
+];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

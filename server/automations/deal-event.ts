@@ -28,6 +28,11 @@ export type DealSnapshot = {
 export type ParseResult = { ok: true; event: DealEvent } | { ok: false; message: string };
 
 const idLike = z.union([z.string().min(1).max(64), z.number().int()]).transform(String);
+// The deal object is read field by field below; validating every key of it (z.record) costs more than the rest of
+// the request, so only its being a plain object is checked here.
+const plainObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+  message: 'must be an object',
+});
 
 const v2Schema = z.object({
   meta: z.object({
@@ -39,8 +44,8 @@ const v2Schema = z.object({
     attempt: z.number().int().min(1).max(100).optional(),
     version: z.string().optional(),
   }),
-  data: z.record(z.string(), z.unknown()).nullable().optional(),
-  previous: z.record(z.string(), z.unknown()).nullable().optional(),
+  data: plainObject.nullable().optional(),
+  previous: plainObject.nullable().optional(),
 });
 
 const v1Schema = z.object({
@@ -53,8 +58,8 @@ const v1Schema = z.object({
     timestamp_micro: z.union([z.number(), z.string()]).optional(),
     timestamp: z.union([z.number(), z.string()]).optional(),
   }),
-  current: z.record(z.string(), z.unknown()).nullable().optional(),
-  previous: z.record(z.string(), z.unknown()).nullable().optional(),
+  current: plainObject.nullable().optional(),
+  previous: plainObject.nullable().optional(),
   retry: z.number().int().min(0).optional(),
 });
 

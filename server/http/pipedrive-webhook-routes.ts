@@ -4,6 +4,7 @@ import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js
 import { parseDealWebhook } from '../automations/deal-event.js';
 import { recordDealEvent } from '../automations/record-deal-event.js';
 import { parseBasicAuth, safeEqual } from '../security/crypto.js';
+import { isForeignKeyViolation } from '../../db/database.js';
 
 /**
  * POST /webhooks/pipedrive. Pipedrive bans an endpoint that is slow or failing, so this only authenticates,
@@ -12,32 +13,38 @@ import { parseBasicAuth, safeEqual } from '../security/crypto.js';
 export function createPipedriveWebhookRouter(ctx: AppContext): Router {
   const router = Router();
   const log = ctx.logger.child({ subsystem: 'pipedrive-webhooks' });
-  // Unsealing costs an AES operation per request; cache the clear password next to the sealed value it came from.
-  const passwords = new Map<string, { sealed: string; clear: string }>();
+  // The credentials of each company, unsealed, kept briefly: reading and unsealing them on every delivery costs more
+  // than the rest of the request. A company uninstalled meanwhile is caught when its event is written (FK).
+  const credentials = new Map<string, { at: number; user: string | null; password: string | null }>();
+  const CREDENTIALS_TTL_MS = 5_000;
+
+  async function credentialsOf(companyId: string) {
+    const cached = credentials.get(companyId);
+    if (cached && ctx.clock.now() - cached.at < CREDENTIALS_TTL_MS) return cached;
+    const company = await ctx.database.db
+      .selectFrom('companies')
+      .select(['webhook_user', 'webhook_password_sealed'])
+      .where('id', '=', companyId)
+      .executeTakeFirst();
+    const entry = {
+      at: ctx.clock.now(),
+      user: company?.webhook_user ?? null,
+      password: company?.webhook_password_sealed ? ctx.secrets.open(company.webhook_password_sealed) : null,
+    };
+    if (company) credentials.set(companyId, entry);
+    else credentials.delete(companyId);
+    return entry;
+  }
 
   const authenticate: express.RequestHandler = async (req, res, next) => {
     const basic = parseBasicAuth(req.headers.authorization);
     const companyId = basic && /^pd-(\d{1,20})$/.exec(basic.user)?.[1];
-    const company = companyId
-      ? await ctx.database.db
-          .selectFrom('companies')
-          .select(['id', 'webhook_user', 'webhook_password_sealed'])
-          .where('id', '=', companyId)
-          .executeTakeFirst()
-      : undefined;
+    const known = companyId ? await credentialsOf(companyId) : null;
     // Compare even when the company is unknown so a miss costs the same as a wrong password.
-    let expected = 'x'.repeat(43);
-    if (company?.webhook_password_sealed) {
-      const cached = passwords.get(company.id);
-      if (cached?.sealed === company.webhook_password_sealed) expected = cached.clear;
-      else {
-        expected = ctx.secrets.open(company.webhook_password_sealed);
-        passwords.set(company.id, { sealed: company.webhook_password_sealed, clear: expected });
-      }
-    }
-    const good = !!basic && !!company?.webhook_user && safeEqual(basic.user, company.webhook_user) && safeEqual(basic.password, expected);
-    if (!good || !company) throw new UnauthorizedError('webhook credentials are not valid');
-    res.locals.companyId = company.id;
+    const expected = known?.password ?? 'x'.repeat(43);
+    const good = !!basic && !!known?.user && safeEqual(basic.user, known.user) && safeEqual(basic.password, expected) && !!known.password;
+    if (!good || !companyId) throw new UnauthorizedError('webhook credentials are not valid');
+    res.locals.companyId = companyId;
     next();
   };
 
@@ -51,7 +58,14 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
       res.status(200).json({ ok: true, ignored: `entity ${event.entity}` });
       return;
     }
-    const result = await recordDealEvent(ctx.database, event, ctx.clock.now());
+    let result;
+    try {
+      result = await recordDealEvent(ctx.database, event, ctx.clock.now());
+    } catch (error) {
+      if (!isForeignKeyViolation(error)) throw error;
+      credentials.delete(companyId);
+      throw new UnauthorizedError('the company has uninstalled the app');
+    }
     if (result.queued > 0) ctx.outbox.wake();
     log.debug({ companyId, eventId: event.eventId, attempt: event.attempt, ...result }, 'deal event recorded');
     res.status(200).json({ ok: true, ...result });
