@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { DealEvent } from './deal-event.js';
 
@@ -17,33 +18,19 @@ export async function recordDealEvent(database: Database, event: DealEvent, now:
     const matching =
       trigger && deal
         ? (
-            await trx
-              .selectFrom('automations')
-              .select(['id', 'name', 'template', 'pipeline_id'])
-              .where('company_id', '=', event.companyId)
-              .where('enabled', '=', 1)
-              .where('trigger_event', '=', trigger.event)
-              .where('stage_id', '=', trigger.stageId)
-              .execute()
-          ).filter((a) => a.pipeline_id === null || a.pipeline_id === trigger.pipelineId)
+            await sql<{ id: string; name: string; template: string; pipeline_id: number | null }>`
+              SELECT id, name, template, pipeline_id FROM automations
+              WHERE company_id = ${event.companyId} AND enabled = 1 AND trigger_event = ${trigger.event} AND stage_id = ${trigger.stageId}`.execute(trx)
+          ).rows.filter((a) => a.pipeline_id === null || a.pipeline_id === trigger.pipelineId)
         : [];
 
-    const inserted = await trx
-      .insertInto('webhook_events')
-      .values({
-        id: event.eventId,
-        company_id: event.companyId,
-        entity: event.entity,
-        action: event.action,
-        entity_id: event.dealId === null ? null : String(event.dealId),
-        attempt: event.attempt,
-        queued: matching.length,
-        received_at: at,
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) return { duplicate: true, queued: 0 };
+    // Plain SQL on this path: the query builder costs more than SQLite itself for statements this small.
+    const inserted = await sql<{ id: string }>`
+      INSERT INTO webhook_events (id, company_id, entity, action, entity_id, attempt, queued, received_at)
+      VALUES (${event.eventId}, ${event.companyId}, ${event.entity}, ${event.action},
+              ${event.dealId === null ? null : String(event.dealId)}, ${event.attempt}, ${matching.length}, ${at})
+      ON CONFLICT (id) DO NOTHING RETURNING id`.execute(trx);
+    if (inserted.rows.length === 0) return { duplicate: true, queued: 0 };
     if (matching.length === 0 || !deal) return { duplicate: false, queued: 0 };
 
     await trx

@@ -148,6 +148,21 @@ describe('a deal entering a stage', () => {
     expect(person.status).toBe(200);
   });
 
+  it('answers 401, not an error, for an event that arrives after the company uninstalled', async () => {
+    await automation();
+    const password = rig.pd.webhooks(1001)[0]!.http_auth_password!;
+    await moveToQuoteSent(ann().dealId); // warms the credentials cache
+    expect((await rig.pd.uninstall({ userId: rig.demo.adminUserId })).status).toBe(200);
+    const late = {
+      meta: { id: randomUUID(), action: 'change', entity: 'deal', company_id: COMPANY, entity_id: String(ann().dealId), attempt: 1, version: '2.0' },
+      data: { id: ann().dealId, title: 'x', person_id: ann().id, stage_id: rig.demo.stages.won, pipeline_id: 1 },
+      previous: { stage_id: rig.demo.stages.quoteSent },
+    };
+    const res = await request(rig.appUrl).post('/webhooks/pipedrive').auth('pd-1001', password).send(late);
+    expect(res.status).toBe(401);
+    expect(await rig.ctx.database.db.selectFrom('webhook_events').selectAll().execute()).toHaveLength(0);
+  });
+
   it('accepts the v1 webhook shape as a fallback', async () => {
     await automation();
     const password = rig.pd.webhooks(1001)[0]!.http_auth_password!;
