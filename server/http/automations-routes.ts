@@ -2,7 +2,9 @@ import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
-import { previewTemplate, validateTemplate } from '../messaging/index.js';
+import { defaultHelpText, previewTemplate, validateTemplate } from '../messaging/index.js';
+import { companySettingsPatchSchema, companySettingsSchema } from '../companies/company-settings.js';
+import type { CompanyProfile } from '../companies/company-store.js';
 import type { AutomationInput } from '../automations/automation-store.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
@@ -27,12 +29,21 @@ const previewBody = z.object({
   sample: z.object({ person: sampleEntity, deal: sampleEntity, user: sampleEntity, company: sampleEntity }).partial().optional(),
 });
 
-/** The settings page's API (SPEC §3): automations of the caller's company and the live template preview. */
+function settingsView(company: CompanyProfile) {
+  return {
+    company: { id: company.id, name: company.name },
+    settings: company.parsedSettings,
+    helpTextDefault: defaultHelpText(company.name),
+    provisioning: { status: company.provisioning_status, problems: JSON.parse(company.provisioning_problems) as unknown[] },
+  };
+}
+
+/** The settings page's API (SPEC §3): automations of the caller's company, the live template preview, settings. */
 export function createAutomationsRouter(ctx: AppContext): Router {
   const router = Router();
   const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
   const json = express.json({ limit: '32kb' });
-  router.use(['/api/automations', '/api/templates'], auth, json);
+  router.use(['/api/automations', '/api/templates', '/api/settings'], auth, json);
 
   const companyOf = async (req: Request) => {
     const company = await ctx.companies.find(req.caller!.companyId);
@@ -93,6 +104,31 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     const company = await companyOf(req);
     if (!(await ctx.automations.remove(company.id, req.params.id as string))) throw new NotFoundError('No such automation');
     res.status(204).end();
+  });
+
+  router.get('/api/settings', async (req, res) => {
+    const company = await companyOf(req);
+    res.json(settingsView(company));
+  });
+
+  router.patch('/api/settings', async (req, res) => {
+    const company = await companyOf(req);
+    const installation = await ctx.database.db
+      .selectFrom('installations')
+      .select('is_admin')
+      .where('company_id', '=', company.id)
+      .where('user_id', '=', req.caller!.userId)
+      .executeTakeFirst();
+    if (installation?.is_admin !== 1) throw new ForbiddenError('Only a Pipedrive admin who installed the app can change its settings');
+    const patch = parseBody(companySettingsPatchSchema, req.body);
+    const next = companySettingsSchema.parse({ ...company.parsedSettings, ...patch });
+    await ctx.companies.updateSettings(company.id, next, new Date(ctx.clock.now()).toISOString());
+    // A lower segment limit can leave saved templates that no longer fit: say which, rather than skip them silently.
+    const warnings = (await ctx.automations.list(company.id))
+      .map((a) => ({ automation: a, check: validateTemplate(a.template, { maxSegments: next.maxSegments }) }))
+      .filter(({ check }) => !check.ok)
+      .map(({ automation, check }) => ({ automationId: automation.id, name: automation.name, problems: check.problems.map((p) => p.message) }));
+    res.json({ ...settingsView({ ...company, parsedSettings: next }), warnings });
   });
 
   router.post('/api/templates/preview', async (req, res) => {

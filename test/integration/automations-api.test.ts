@@ -171,3 +171,44 @@ describe('template preview', () => {
     expect(res.body.problems).toEqual(expect.arrayContaining(['unknown_field', 'link_shortener']));
   });
 });
+
+describe('company settings', () => {
+  it('shows the settings with their defaults and lets an admin change one without touching the others', async () => {
+    const before = await api().get('/api/settings').set('authorization', `Bearer ${token}`);
+    expect(before.status).toBe(200);
+    expect(before.body.settings).toEqual({ maxSegments: 1, keywordReplies: 'provider', helpText: null, sendRatePerSecond: 1 });
+    expect(before.body.helpTextDefault).toBe('Acme Sandbox Inc.: reply STOP to opt out, START to opt back in. Msg&data rates may apply.');
+
+    const patched = await api().patch('/api/settings').set('authorization', `Bearer ${token}`).send({ keywordReplies: 'app' });
+    expect(patched.status).toBe(200);
+    expect(patched.body.settings).toEqual({ maxSegments: 1, keywordReplies: 'app', helpText: null, sendRatePerSecond: 1 });
+    const two = await api().patch('/api/settings').set('authorization', `Bearer ${token}`).send({ maxSegments: 2, helpText: 'Acme: call 555-0100. Reply STOP to opt out.' });
+    expect(two.body.settings).toEqual({ maxSegments: 2, keywordReplies: 'app', helpText: 'Acme: call 555-0100. Reply STOP to opt out.', sendRatePerSecond: 1 });
+    expect((await rig.ctx.companies.find('1001'))!.parsedSettings.maxSegments).toBe(2);
+  });
+
+  it('warns about saved templates that no longer fit a lower segment limit', async () => {
+    await api().patch('/api/settings').set('authorization', `Bearer ${token}`).send({ maxSegments: 2 });
+    const long = await api()
+      .post('/api/automations')
+      .set('authorization', `Bearer ${token}`)
+      .send({ name: 'Long one', trigger: { event: 'deal.created', stageId: 12 }, template: 'a'.repeat(200) });
+    expect(long.status).toBe(201);
+    const res = await api().patch('/api/settings').set('authorization', `Bearer ${token}`).send({ maxSegments: 1 });
+    expect(res.status).toBe(200);
+    expect(res.body.warnings).toEqual([expect.objectContaining({ automationId: long.body.id, name: 'Long one' })]);
+  });
+
+  it('refuses bad values, unknown keys and non-admins', async () => {
+    const patch = (body: object, t = token) => api().patch('/api/settings').set('authorization', `Bearer ${t}`).send(body);
+    expect((await patch({ maxSegments: 0 })).status).toBe(400);
+    expect((await patch({ keywordReplies: 'carrier' })).status).toBe(400);
+    expect((await patch({ colour: 'green' })).status).toBe(400);
+    expect((await patch({})).status).toBe(400);
+    expect((await patch({ sendRatePerSecond: -1 })).status).toBe(400);
+    expect((await rig.install(rig.demo.salesUserId)).status).toBe(200);
+    const sales = await rig.jwt({ userId: rig.demo.salesUserId, companyId: rig.demo.companyId });
+    expect((await patch({ keywordReplies: 'provider' }, sales)).status).toBe(403);
+    expect((await api().get('/api/settings').set('authorization', `Bearer ${sales}`)).status).toBe(200);
+  });
+});
