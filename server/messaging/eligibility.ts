@@ -1,4 +1,4 @@
-import { resolveDefaultPhone, type PhoneEntry } from './phone.js';
+import { resolveDefaultPhone, type PhoneEntry, type ResolvedPhone } from './phone.js';
 
 export type Consent = 'granted' | 'opted_out' | 'none';
 
@@ -20,7 +20,13 @@ export type Eligibility =
 export function checkEligibility(input: EligibilityInput): Eligibility {
   if (input.optedOut || input.consent === 'opted_out') return { ok: false, reason: 'opted_out' };
   if (input.consent !== 'granted') return { ok: false, reason: 'no_consent' };
-  const phone = resolveDefaultPhone(input.phones);
-  if (!phone.ok) return phone;
-  return { ok: true, e164: phone.e164, raw: phone.raw };
+  return checkResolvedEligibility({ consent: input.consent, optedOut: false, phone: resolveDefaultPhone(input.phones) });
+}
+
+/** The same decision for a caller that has already resolved the phone (to look it up on the opt-out list). */
+export function checkResolvedEligibility(input: { consent: Consent | null | undefined; optedOut: boolean; phone: ResolvedPhone }): Eligibility {
+  if (input.optedOut || input.consent === 'opted_out') return { ok: false, reason: 'opted_out' };
+  if (input.consent !== 'granted') return { ok: false, reason: 'no_consent' };
+  if (!input.phone.ok) return { ok: false, reason: input.phone.reason };
+  return { ok: true, e164: input.phone.e164, raw: input.phone.raw };
 }

@@ -6,7 +6,7 @@ import type { OptOutList } from '../consent/opt-out-list.js';
 import type { TwilioConfig } from '../config.js';
 import { InstallationRevokedError, NotFoundError, PipedriveApiError, SmsProviderError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { checkEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
+import { checkResolvedEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
 import { consentFromPerson } from '../consent/consent-field.js';
 import type { DealSnapshot } from '../automations/deal-event.js';
 import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
@@ -124,8 +124,8 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
   // ---- one message -----------------------------------------------------------------------------------------------
 
-  async function processMessage(row: OutboundMessage): Promise<void> {
-    const company = await deps.companies.find(row.company_id);
+  async function processMessage(row: OutboundMessage, companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
+    const company = await companyOf(row.company_id);
     if (!company) return finish(row, 'claimed', { state: 'cancelled', skip_reason: 'company_removed' });
     const sender = defaultSender(deps.twilio);
     if (!sender) return finish(row, 'claimed', { state: 'failed', error_code: 'no_sender', error_message: 'No Twilio sender is configured' });
@@ -153,8 +153,8 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
     const phone = resolveDefaultPhone(person.phones);
     const optedOut = phone.ok ? await optOuts.isOptedOut(company.id, sender.key, phone.e164) : false;
-    const eligible = checkEligibility({ consent: consentFromPerson(person, company), optedOut, phones: person.phones });
     const phoneFields = phone.ok ? { phone_raw: phone.raw, to_e164: phone.e164 } : {};
+    const eligible = checkResolvedEligibility({ consent: consentFromPerson(person, company), optedOut, phone });
     if (!eligible.ok) return skip(row, eligible.reason, phoneFields);
 
     const composed = composeMessage(
@@ -367,7 +367,14 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     const lease = iso(now() + options.leaseMs);
     const messages = await claimDueMessages(database, iso(), lease, options.concurrency * 4);
     const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
-    await pool([...messages.map((m) => () => processMessage(m)), ...jobs.map((j) => () => processJob(j))], options.concurrency, (error) =>
+    // One company read per pass, however many of its messages the pass holds.
+    const companies = new Map<string, Promise<CompanyProfile | null>>();
+    const companyOf = (id: string) => {
+      let found = companies.get(id);
+      if (!found) companies.set(id, (found = deps.companies.find(id)));
+      return found;
+    };
+    await pool([...messages.map((m) => () => processMessage(m, companyOf)), ...jobs.map((j) => () => processJob(j))], options.concurrency, (error) =>
       log.error({ err: error }, 'outbox item failed unexpectedly; its claim will expire and it will be retried'),
     );
     return messages.length + jobs.length;

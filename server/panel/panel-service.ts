@@ -5,7 +5,7 @@ import type { CompanyProfile } from '../companies/company-store.js';
 import { consentFromPerson } from '../consent/consent-field.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import type { TwilioConfig } from '../config.js';
-import { checkEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
+import { checkResolvedEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
 import type { CrmDeal, CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import { defaultSender } from '../twilio/senders.js';
 import type { InboundStore, InboundView } from '../inbound/inbound-store.js';
@@ -167,7 +167,7 @@ export function createPanelService(deps: {
       if (!person) canSend = { ok: false, reason: 'no_person', message: CANNOT_SEND.no_person! };
       else if (!sender) canSend = { ok: false, reason: 'no_sender', message: CANNOT_SEND.no_sender! };
       else {
-        const eligible = checkEligibility({ consent: field, optedOut, phones: person.phones });
+        const eligible = checkResolvedEligibility({ consent: field, optedOut, phone: phone! });
         if (!eligible.ok) canSend = { ok: false, reason: eligible.reason, message: CANNOT_SEND[eligible.reason]! };
       }
 
@@ -194,9 +194,9 @@ export function createPanelService(deps: {
       if (!loaded) return { ok: false as const, reason: 'no_deal', message: 'No such deal' };
       const { deal, person } = loaded;
       if (!person) return { ok: false as const, reason: 'no_person', message: CANNOT_SEND.no_person! };
-      const { sender, field, optedOut } = await consentOf(company, person);
+      const { sender, field, optedOut, phone } = await consentOf(company, person);
       if (!sender) return { ok: false as const, reason: 'no_sender', message: CANNOT_SEND.no_sender! };
-      const eligible = checkEligibility({ consent: field, optedOut, phones: person.phones });
+      const eligible = checkResolvedEligibility({ consent: field, optedOut, phone: phone! });
       if (!eligible.ok) return { ok: false as const, reason: eligible.reason, message: CANNOT_SEND[eligible.reason]! };
       const composed = composeMessage(text, { company: { name: company.name } }, { maxSegments: company.parsedSettings.maxSegments });
       if (!composed.ok) {
