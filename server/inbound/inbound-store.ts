@@ -42,15 +42,22 @@ export function createInboundStore(database: Database) {
      * claimed (the app never texted them, so they were matched to the person by phone, or to nobody).
      */
     async listForDeal(companyId: string, dealId: number, personE164: string | null, limit = 200): Promise<InboundView[]> {
-      const rows = await base()
-        .where('m.company_id', '=', companyId)
-        .where((eb) => {
-          const ofDeal = eb('m.deal_id', '=', dealId);
-          return personE164 ? eb.or([ofDeal, eb.and([eb('m.deal_id', 'is', null), eb('m.from_e164', '=', personE164)])]) : ofDeal;
-        })
-        .limit(limit)
-        .execute();
-      return rows.map(toView);
+      // Two index range scans merged here: one OR'd query makes SQLite walk all of the company's replies.
+      const [ofDeal, unclaimed] = await Promise.all([
+        base().where('m.company_id', '=', companyId).where('m.deal_id', '=', dealId).limit(limit).execute(),
+        personE164
+          ? base()
+              .where('m.company_id', '=', companyId)
+              .where('m.from_e164', '=', personE164)
+              .where('m.deal_id', 'is', null)
+              .limit(limit)
+              .execute()
+          : Promise.resolve([]),
+      ]);
+      return [...ofDeal, ...unclaimed]
+        .sort((a, b) => (a.received_at < b.received_at ? 1 : a.received_at > b.received_at ? -1 : a.id < b.id ? 1 : -1))
+        .slice(0, limit)
+        .map(toView);
     },
 
     /** A company's replies, newest first; `unattributed` keeps those linked to no deal, `flagged` the possible opt-outs. */
