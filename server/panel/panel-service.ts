@@ -65,7 +65,12 @@ const CANNOT_SEND: Record<string, string> = {
   no_sender: 'No Twilio sender is configured.',
 };
 
-function toPanelMessage(row: OutboundMessage): PanelMessage {
+type OutboundForPanel = Pick<
+  OutboundMessage,
+  'id' | 'state' | 'provider_status' | 'skip_reason' | 'error_message' | 'error_code' | 'body' | 'sent_at' | 'created_at' | 'automation_name'
+>;
+
+function toPanelMessage(row: OutboundForPanel): PanelMessage {
   // Before Twilio has it the status is ours (pending, sending, skipped, failed, cancelled); after, Twilio's.
   const status =
     row.state === 'sent' ? (row.provider_status ?? 'sent') : row.state === 'claimed' || row.state === 'queued' ? 'pending' : row.state;
@@ -141,7 +146,8 @@ export function createPanelService(deps: {
       const [outbound, inbound, history] = await Promise.all([
         db
           .selectFrom('outbound_messages')
-          .selectAll()
+          // Only what the panel shows: the full rows (templates, context) cost several times more to read.
+          .select(['id', 'state', 'provider_status', 'skip_reason', 'error_message', 'error_code', 'body', 'sent_at', 'created_at', 'automation_name'])
           .where('company_id', '=', company.id)
           .where('deal_id', '=', dealId)
           .orderBy('created_at', 'desc')
