@@ -73,8 +73,9 @@ export async function startLoopbackServer(
       }
     });
   });
-  // Keep-alive sockets from axios would otherwise hold close() open until they time out.
-  server.keepAliveTimeout = 1000;
+  // Node's HTTP client drops a kept-alive socket one second before the server's advertised timeout, so a 1 s timeout
+  // would mean a new connection per request (unlike the real services). close() ends idle sockets itself.
+  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
