@@ -1,33 +1,31 @@
 /**
- * `npm run bench`: webhook ingest against a bare Express baseline, latency at a fixed rate, and the outbox drain,
- * all in one run on this machine. Three processes: this orchestrator (which also hosts the Pipedrive and Twilio
+ * `npm run bench`: webhook ingest against a bare Express baseline, latency at a fixed rate, the outbox drain, and
+ * the deal panel's read under a production-sized database (bench/panel.ts, also runnable alone), all in one run on
+ * this machine. Three processes: this orchestrator (which also hosts the Pipedrive and Twilio
  * emulators, standing in for the remote services), the app under test, and the load generator. Rounds are repeated
  * and alternated with the baseline so a noisy neighbour hits both; the figures are medians.
  *
  * Knobs (environment): BENCH_ROUNDS (ingest rounds, default 7), BENCH_LATENCY_ROUNDS (3), BENCH_LATENCY_RATE (500), BENCH_DRAIN_N (messages
  * per drain round, 1000), BENCH_DRAIN_ROUNDS (3), BENCH_PROFILE=1 (adds profiled rounds and writes .cpuprofile files),
  * BENCH_STRICT=1 (exit 1 when a target is missed; a failed correctness check always exits 1), BENCH_EMULATOR_KEEPALIVE=0
- * (leave the emulators' one-second keep-alive, see lib/emulator-keep-alive.ts).
+ * (leave the emulators' one-second keep-alive, see lib/emulator-keep-alive.ts), BENCH_PANEL=0 (skip the panel section;
+ * its own knobs are listed in panel.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { installThroughBrowser } from '../server/sandbox/browser-install.js';
-import { seedDemo } from '../server/sandbox/demo-data.js';
-import { startPipedriveEmulator } from '../server/sandbox/pipedrive-emulator.js';
-import { startTwilioEmulator } from '../server/sandbox/twilio-emulator.js';
-import { keepEmulatorConnectionsAlive } from './lib/emulator-keep-alive.js';
-import { startPeer, type Peer } from './lib/ipc.js';
 import { watchMachine, type ForeignLoad } from './lib/machine.js';
-import type { CpuSample, DrainResult, HostInfo, Observation } from './lib/app-host.js';
+import type { CpuSample, DrainResult, Observation } from './lib/app-host.js';
 import type { BatchResult, ClosedResult, OpenResult, Target } from './lib/load-generator.js';
 import { INGEST_MIX, webhookPayload, type Scenario } from './lib/payloads.js';
+import { PANEL_SETTINGS, panelResult, panelTableRows, printPanelReport, runPanelSection, type PanelReport } from './panel.js';
 import type { ProfileSummary } from './lib/profile.js';
-import { median, quantile, round, spread } from './lib/stats.js';
+import { startStack } from './lib/stack.js';
+import { quantile, round, summary, type Summary } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
@@ -55,8 +53,6 @@ const SETTINGS = {
 };
 const TARGETS = { ingestRatio: 0.5, p99Ms: 25, drainPerSecond: 300 };
 
-const CLIENT_ID = 'bench-client-id';
-const FROM_NUMBER = '+15005550006';
 const AREA_CODES = ['415', '650', '212', '646', '312', '617', '303', '206'];
 
 const problems: string[] = [];
@@ -70,42 +66,10 @@ async function main(): Promise<void> {
   log(`bench: node ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
   // ---- the emulated services and the app --------------------------------------------------------------------------
-  if (SETTINGS.emulatorKeepAlive) keepEmulatorConnectionsAlive();
-  const clientSecret = randomBytes(16).toString('hex');
-  const pd = await startPipedriveEmulator({ clientId: CLIENT_ID, clientSecret });
-  const tw = await startTwilioEmulator();
-  const twAccount = tw.addAccount();
-  tw.addNumber(twAccount.sid, FROM_NUMBER);
-  const demo = seedDemo(pd);
-
-  const peers: Peer[] = [];
+  const stack = await startStack({ emulatorKeepAlive: SETTINGS.emulatorKeepAlive, logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' });
+  const { pd, tw, demo, host, gen, info, pids, company } = stack;
   try {
-    const host = await startPeer('app', join(here, 'lib/app-host.ts'));
-    peers.push(host);
-    const gen = await startPeer('load generator', join(here, 'lib/load-generator.ts'));
-    peers.push(gen);
-    const info = await host.call<HostInfo>('init', {
-      logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
-      env: {
-        PIPEDRIVE_CLIENT_ID: CLIENT_ID,
-        PIPEDRIVE_CLIENT_SECRET: clientSecret,
-        PIPEDRIVE_OAUTH_URL: pd.url,
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        TWILIO_ACCOUNT_SID: twAccount.sid,
-        TWILIO_AUTH_TOKEN: twAccount.authToken,
-        TWILIO_FROM_NUMBER: FROM_NUMBER,
-        TWILIO_API_URL: tw.url,
-      },
-    });
-    tw.setSmsUrl(FROM_NUMBER, `${info.appUrl}/webhooks/twilio/inbound`);
-    const pids = [process.pid, host.pid, gen.pid];
-
-    pd.setConsent({ userId: demo.adminUserId });
-    const install = await installThroughBrowser(info.appUrl);
-    if (install.status !== 200) throw new Error(`install failed with HTTP ${install.status}`);
     const companyId = String(demo.companyId);
-    const company = await host.call<{ consentFieldKey: string | null; grantedOption: string | null } | null>('company', companyId);
-    if (!company?.consentFieldKey || !company.grantedOption) throw new Error('install did not provision the consent field');
     const hook = pd.webhooks(demo.companyId).find((w) => w.subscription_url.startsWith(info.appUrl));
     if (!hook?.http_auth_user || !hook.http_auth_password) throw new Error('install did not create the webhook');
     const authorization = `Basic ${Buffer.from(`${hook.http_auth_user}:${hook.http_auth_password}`).toString('base64')}`;
@@ -353,6 +317,17 @@ async function main(): Promise<void> {
       profiles = { bare: bareProfile, ingest: ingestProfile, latency: latencyProfile, drain: drainProfiled.profile };
     }
 
+    // ---- the deal panel's read under a production-sized database (last: it grows the database to 1 GB) ----------
+    let panel: PanelReport | null = null;
+    if (PANEL_SETTINGS.enabled) {
+      try {
+        panel = await runPanelSection(stack, problems);
+      } catch (error) {
+        problems.push(`panel section aborted: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    const panelRows = panel ? panelTableRows(panel) : [];
+
     // ---- report ----------------------------------------------------------------------------------------------------
     const bareRps = ingest.map((r) => r.bare.rps);
     const appRps = ingest.map((r) => r.app.rps);
@@ -380,16 +355,26 @@ async function main(): Promise<void> {
       foreignPctIngest: summary(ingest.flatMap((r) => [r.bare.machine?.foreignPct ?? Number.NaN, r.app.machine?.foreignPct ?? Number.NaN])),
       foreignPctLatency: summary(latency.map((l) => l.machine?.foreignPct ?? Number.NaN)),
       foreignPctDrain: summary(drains.map((d) => d.machine?.foreignPct ?? Number.NaN)),
-    };
+      ...Object.fromEntries(panelRows.map((r) => [r.key, r.summary])),
+      ...(panel ? { foreignPctPanel: panel.foreignPct } : {}),
+    } as const;
     const verdicts = {
       ingestRatio: figures.ratio.median >= TARGETS.ingestRatio,
       p99: figures.appP99Ms.median < TARGETS.p99Ms,
       drain: figures.drainPerSecond.median >= TARGETS.drainPerSecond,
+      ...(panel ? panel.verdicts : {}),
     };
 
-    printTable(figures, verdicts);
-    for (const [phase, key] of [['ingest', 'foreignPctIngest'], ['latency', 'foreignPctLatency'], ['drain', 'foreignPctDrain']] as const) {
-      const load = figures[key].median;
+    printTable(figures, verdicts, panelRows);
+    if (panel) printPanelReport(panel);
+    const loads: Array<[string, Summary | undefined]> = [
+      ['ingest', figures.foreignPctIngest],
+      ['latency', figures.foreignPctLatency],
+      ['drain', figures.foreignPctDrain],
+      ['panel', panel?.foreignPct],
+    ];
+    for (const [phase, figure] of loads) {
+      const load = figure?.median ?? Number.NaN;
       if (load > 15) {
         process.stdout.write(`WARNING: other processes used ${Math.round(load)}% of the machine during the ${phase} rounds (median); those figures are not trustworthy, run again when the machine is quieter.\n`);
       }
@@ -406,7 +391,7 @@ async function main(): Promise<void> {
       commit: gitCommit(),
       machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadavgAtEnd: loadavg() },
       settings: SETTINGS,
-      targets: TARGETS,
+      targets: { ...TARGETS, ...(panel ? { panelP99Ms: panel.targetP99Ms } : {}) },
       verdicts,
       pass: Object.values(verdicts).every(Boolean),
       problems,
@@ -430,6 +415,7 @@ async function main(): Promise<void> {
         drain: drains.map(({ profile: _p, ...d }) => ({ ...d, ms: round(d.ms), perSecond: round(d.perSecond), appCpuMsPerMessage: round(d.appCpuMsPerMessage, 3), appCpuPct: round(d.appCpuPct), emulatorCpuPct: round(d.emulatorCpuPct), enqueueMs: round(d.enqueueMs) })),
       },
       profiles,
+      panel: panel ? panelResult(panel) : null,
       durationS: round((performance.now() - started) / 1000),
     };
     const file = join(resultsDir, 'latest.json');
@@ -437,19 +423,11 @@ async function main(): Promise<void> {
     log(`\nresults written to ${file} (${result.durationS} s)`);
     process.exitCode = problems.length > 0 || (SETTINGS.strict && !result.pass) ? 1 : 0;
   } finally {
-    for (const p of peers) await p.close().catch(() => {});
-    await Promise.allSettled([pd.close(), tw.close()]);
+    await stack.close();
   }
 }
 
-type Summary = { median: number; min: number; max: number; spread: number; n: number };
-function summary(all: number[]): Summary {
-  const values = all.filter((v) => Number.isFinite(v));
-  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, spread: 0, n: 0 };
-  return { median: round(median(values), 3), min: round(Math.min(...values), 3), max: round(Math.max(...values), 3), spread: round(spread(values), 3), n: values.length };
-}
-
-function printTable(f: Record<string, Summary | number>, v: Record<'ingestRatio' | 'p99' | 'drain', boolean>): void {
+function printTable(f: Record<string, Summary | number>, v: Record<'ingestRatio' | 'p99' | 'drain', boolean>, panelRows: ReturnType<typeof panelTableRows>): void {
   const s = (k: string) => f[k] as Summary;
   const fmt = (x: number, digits: number) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
   const row = (label: string, k: string, unit: string, digits: number, target = '', verdict?: boolean) => {
@@ -474,12 +452,14 @@ function printTable(f: Record<string, Summary | number>, v: Record<'ingestRatio'
     row('Other processes on the machine: ingest', 'foreignPctIngest', '%', 0),
     row('  … latency rounds', 'foreignPctLatency', '%', 0),
     row('  … drain rounds', 'foreignPctDrain', '%', 0),
+    ...panelRows.map((r) => row(r.label, r.key, r.unit, r.digits, r.target, r.verdict)),
+    ...(panelRows.length ? [row('  … panel rounds', 'foreignPctPanel', '%', 0)] : []),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [
     '',
-    `SMS for Pipedrive benchmark: node ${process.version}, ${cpus().length} CPUs; medians of ${s('ratio').n} ingest, ${s('appP99Ms').n} latency and ${s('drainPerSecond').n} drain rounds`,
+    `SMS for Pipedrive benchmark: node ${process.version}, ${cpus().length} CPUs; medians of ${s('ratio').n} ingest, ${s('appP99Ms').n} latency${panelRows.length ? ',' : ' and'} ${s('drainPerSecond').n} drain${panelRows.length ? ` and ${panelRows[0]!.summary.n} panel` : ''} rounds`,
     `(app latency over all rounds pooled: p99 ${fmt(f.appP99PooledMs as number, 2)} ms, worst ${fmt(f.appMaxMs as number, 1)} ms)`,
     line(rows[0]!),
     widths.map((w) => '-'.repeat(w)).join('  '),

@@ -40,12 +40,37 @@ export type OpenResult = {
   achievedRps: number;
   /** The slowest requests with their due time from the start of the round, to see whether stalls cluster. */
   worst: Array<{ atMs: number; ms: number }>;
+  /** Requests still unanswered 10 s after the last was sent (counted in `errors` too): the server fell behind. */
+  unanswered: number;
 };
 
 export type BatchArgs = { target: Target; bodies: string[]; connections: number };
 export type BatchResult = { statuses: Record<string, number>; errors: number; ms: number };
 
-type Done = (status: number | null) => void;
+/**
+ * What a GET answer must contain: `count` occurrences of `marker` (e.g. one per listed item) and every string of
+ * `contains`. Substring checks, not JSON.parse, so checking every answer costs the generator next to nothing.
+ */
+export type AnswerCheck = { marker: string; count: number; contains: string[] };
+/** A GET to repeat; a list of them is cycled through in order. `target.path` is not used by the GET modes. */
+export type GetRequest = { path: string; check?: AnswerCheck };
+export type GetAnswers = {
+  statuses: Record<string, number>;
+  errors: number;
+  /** Answers with status 200 that failed their check, and the first such failure. */
+  failedChecks: number;
+  firstFailure: string | null;
+  bytes: { min: number; max: number; mean: number };
+  /** The first answer's body, when asked for (to validate it fully with JSON.parse). */
+  sample: string | null;
+};
+/** `maxMs` bounds a slow server's round: no request is started after it (those started are waited for). */
+export type GetClosedArgs = { target: Target; requests: GetRequest[]; connections: number; count: number; maxMs?: number; keepSample?: boolean };
+export type GetClosedResult = GetAnswers & { completed: number; latenciesMs: number[]; ms: number; rps: number; generatorCpuPct: number };
+export type GetOpenArgs = { target: Target; requests: GetRequest[]; rate: number; durationMs: number; connections: number };
+export type GetOpenResult = OpenResult & GetAnswers;
+
+type Done = (status: number | null, body?: Buffer) => void;
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -97,10 +122,11 @@ class Connection {
     }
     const total = end + 4 + Number(length[1]);
     if (this.buffer.length < total) return;
+    const body = this.buffer.subarray(end + 4, total);
     this.buffer = this.buffer.length > total ? this.buffer.subarray(total) : null;
     const done = this.done;
     this.done = null;
-    done?.(Number(head.slice(9, 12)));
+    done?.(Number(head.slice(9, 12)), body);
   }
 }
 
@@ -204,6 +230,13 @@ async function closed(args: ClosedArgs): Promise<ClosedResult> {
  */
 async function open(args: OpenArgs): Promise<OpenResult> {
   const make = requestMaker(args.target, args.scenario, args.mix);
+  return openLoop(args, () => make());
+}
+
+type OpenCore = { target: Target; rate: number; durationMs: number; connections: number };
+
+/** The open loop itself: `make(i)` gives request i's bytes; `onAnswer` sees each answer after its latency is taken. */
+async function openLoop(args: OpenCore, make: (seq: number) => Buffer, onAnswer?: (seq: number, status: number, body: Buffer) => void): Promise<OpenResult> {
   const total = Math.round((args.rate * args.durationMs) / 1000);
   const interval = 1000 / args.rate;
   const statuses: Record<string, number> = {};
@@ -214,7 +247,7 @@ async function open(args: OpenArgs): Promise<OpenResult> {
   let finished = 0;
   const idle: Connection[] = [];
   const all: Connection[] = [];
-  const waiting: Array<{ due: number; request: Buffer }> = [];
+  const waiting: Array<{ due: number; request: Buffer; seq: number }> = [];
 
   for (let i = 0; i < Math.min(args.connections, 16); i++) {
     const c = new Connection(args.target);
@@ -239,24 +272,25 @@ async function open(args: OpenArgs): Promise<OpenResult> {
     }
     if (finished === total) allDone();
   };
-  const dispatch = (conn: Connection, due: number, request: Buffer) => {
-    conn.send(request, (status) => {
+  const dispatch = (conn: Connection, due: number, request: Buffer, seq: number) => {
+    conn.send(request, (status, body) => {
       complete(due, status);
+      if (status !== null && onAnswer) onAnswer(seq, status, body!);
       if (conn.closed) return;
       const next = waiting.shift();
-      if (next) dispatch(conn, next.due, next.request);
+      if (next) dispatch(conn, next.due, next.request, next.seq);
       else idle.push(conn);
     });
   };
-  const submit = (due: number, request: Buffer) => {
+  const submit = (due: number, request: Buffer, seq: number) => {
     let conn = idle.pop();
     while (conn?.closed) conn = idle.pop();
     if (!conn && all.length < args.connections) {
       conn = new Connection(args.target);
       all.push(conn);
     }
-    if (conn) dispatch(conn, due, request);
-    else waiting.push({ due, request });
+    if (conn) dispatch(conn, due, request, seq);
+    else waiting.push({ due, request, seq });
   };
 
   const t0 = performance.now() + 5;
@@ -268,7 +302,7 @@ async function open(args: OpenArgs): Promise<OpenResult> {
       while (i < total && t0 + i * interval <= now) {
         const due = t0 + i * interval;
         lags[i] = now - due;
-        submit(due, make());
+        submit(due, make(i), i);
         i++;
       }
       if (i >= total) return resolve();
@@ -288,6 +322,7 @@ async function open(args: OpenArgs): Promise<OpenResult> {
     sendLagP99Ms: percentile(lags.sort(), 0.99),
     achievedRps: (total * 1000) / (sendEnd - t0),
     worst,
+    unanswered: total - finished,
   };
 }
 
@@ -313,4 +348,102 @@ async function batch(args: BatchArgs): Promise<BatchResult> {
   return { statuses, errors, ms: performance.now() - start };
 }
 
-serve({ closed, open, batch });
+/** Request bytes of a GET list, built once; `check` of each alongside. */
+function getRequests(target: Target, requests: GetRequest[]): Buffer[] {
+  return requests.map((r) =>
+    Buffer.from(
+      `GET ${r.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\n${
+        target.authorization ? `Authorization: ${target.authorization}\r\n` : ''
+      }Accept: application/json\r\n\r\n`,
+    ),
+  );
+}
+
+function countOf(body: Buffer, marker: Buffer): number {
+  let n = 0;
+  for (let i = body.indexOf(marker); i >= 0; i = body.indexOf(marker, i + marker.length)) n++;
+  return n;
+}
+
+/** Tallies statuses, sizes and checks of GET answers. */
+function answerBook(requests: GetRequest[], keepSample: boolean) {
+  const checks = requests.map((r) => (r.check ? { ...r.check, markerBytes: Buffer.from(r.check.marker) } : null));
+  const book: GetAnswers = { statuses: {}, errors: 0, failedChecks: 0, firstFailure: null, bytes: { min: Infinity, max: 0, mean: 0 }, sample: null };
+  let bytesTotal = 0;
+  let answered = 0;
+  return {
+    book,
+    answer(seq: number, status: number | null, body: Buffer | undefined) {
+      if (status === null || !body) {
+        book.errors++;
+        return;
+      }
+      book.statuses[status] = (book.statuses[status] ?? 0) + 1;
+      answered++;
+      bytesTotal += body.length;
+      book.bytes.min = Math.min(book.bytes.min, body.length);
+      book.bytes.max = Math.max(book.bytes.max, body.length);
+      if (keepSample && book.sample === null) book.sample = body.toString('utf8');
+      const check = checks[seq % checks.length];
+      if (status !== 200 || !check) return;
+      const n = countOf(body, check.markerBytes);
+      const missing = check.contains.find((c) => body.indexOf(c) < 0);
+      if (n !== check.count || missing !== undefined) {
+        book.failedChecks++;
+        book.firstFailure ??= `${requests[seq % requests.length]!.path}: ${n} × ${check.marker} (expected ${check.count})${missing !== undefined ? `, missing ${missing}` : ''}`;
+      }
+    },
+    finish(): GetAnswers {
+      book.bytes.mean = answered ? bytesTotal / answered : 0;
+      if (!answered) book.bytes.min = 0;
+      return book;
+    },
+  };
+}
+
+/** Closed loop over a fixed number of GETs: `connections` lanes, each sending its next request when answered. */
+async function getClosed(args: GetClosedArgs): Promise<GetClosedResult> {
+  const bytes = getRequests(args.target, args.requests);
+  const tally = answerBook(args.requests, args.keepSample ?? false);
+  const latencies: number[] = [];
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  const stopAt = start + (args.maxMs ?? Infinity);
+  const lane = async () => {
+    let conn = new Connection(args.target);
+    while (next < args.count && performance.now() < stopAt) {
+      const seq = next++;
+      const sentAt = performance.now();
+      const [status, body] = await new Promise<[number | null, Buffer | undefined]>((resolve) =>
+        conn.send(bytes[seq % bytes.length]!, (s, b) => resolve([s, b])),
+      );
+      if (status !== null) latencies.push(performance.now() - sentAt);
+      tally.answer(seq, status, body);
+      if (status === null) conn = new Connection(args.target);
+    }
+    conn.close();
+  };
+  await Promise.all(Array.from({ length: Math.min(args.connections, args.count) }, lane));
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    ...tally.finish(),
+    completed: latencies.length,
+    latenciesMs: latencies,
+    ms,
+    rps: (latencies.length * 1000) / ms,
+    generatorCpuPct: (100 * (cpu.user + cpu.system)) / 1000 / ms,
+  };
+}
+
+/** Open loop at a fixed rate over a list of GETs (see `open`). */
+async function getOpen(args: GetOpenArgs): Promise<GetOpenResult> {
+  const bytes = getRequests(args.target, args.requests);
+  const tally = answerBook(args.requests, false);
+  const r = await openLoop(args, (seq) => bytes[seq % bytes.length]!, (seq, status, body) => tally.answer(seq, status, body));
+  const { statuses: _s, errors: _e, ...answers } = tally.finish();
+  return { ...r, ...answers };
+}
+
+serve({ closed, open, batch, getClosed, getOpen });

@@ -28,3 +28,11 @@ export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Repeated rounds of one figure: their median and range (NaN-free; n counts the finite values). */
+export type Summary = { median: number; min: number; max: number; spread: number; n: number };
+export function summary(all: number[]): Summary {
+  const values = all.filter((v) => Number.isFinite(v));
+  if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, spread: 0, n: 0 };
+  return { median: round(median(values), 3), min: round(Math.min(...values), 3), max: round(Math.max(...values), 3), spread: round(spread(values), 3), n: values.length };
+}

@@ -60,6 +60,24 @@ export function createInboundStore(database: Database) {
         .map(toView);
     },
 
+    /**
+     * The panel's read of listForDeal's rows, with only the columns the conversation shows: a row object costs per
+     * column read, and the activity state costs a join per row that the panel never shows.
+     */
+    async listForPanel(companyId: string, dealId: number, personE164: string | null, limit = 200): Promise<PanelInbound[]> {
+      const slim = () => db.selectFrom('inbound_messages').select(['id', 'body', 'kind', 'possible_opt_out', 'received_at']).where('company_id', '=', companyId);
+      const newest = (query: ReturnType<typeof slim>) => query.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+      // Two index range scans merged here, as in listForDeal.
+      const [ofDeal, unclaimed] = await Promise.all([
+        newest(slim().where('deal_id', '=', dealId)),
+        personE164 ? newest(slim().where('from_e164', '=', personE164).where('deal_id', 'is', null)) : Promise.resolve([]),
+      ]);
+      return [...ofDeal, ...unclaimed]
+        .sort((a, b) => (a.received_at < b.received_at ? 1 : a.received_at > b.received_at ? -1 : a.id < b.id ? 1 : -1))
+        .slice(0, limit)
+        .map((r) => ({ id: r.id, body: r.body, kind: r.kind, possibleOptOut: r.possible_opt_out === 1, receivedAt: r.received_at }));
+    },
+
     /** A company's replies, newest first; `unattributed` keeps those linked to no deal, `flagged` the possible opt-outs. */
     async listForCompany(companyId: string, filter: { unattributed?: boolean; flagged?: boolean; limit?: number } = {}): Promise<InboundView[]> {
       let query = base().where('m.company_id', '=', companyId);
@@ -76,6 +94,9 @@ export function createInboundStore(database: Database) {
 }
 
 export type InboundStore = ReturnType<typeof createInboundStore>;
+
+/** What the panel shows of a reply. */
+export type PanelInbound = { id: string; body: string; kind: InboundKindColumn; possibleOptOut: boolean; receivedAt: string };
 
 type Row = {
   id: string;

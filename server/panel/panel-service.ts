@@ -8,7 +8,7 @@ import type { TwilioConfig } from '../config.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
 import type { CrmDeal, CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import { defaultSender } from '../twilio/senders.js';
-import type { InboundStore, InboundView } from '../inbound/inbound-store.js';
+import type { InboundStore, PanelInbound } from '../inbound/inbound-store.js';
 
 export type PanelMessage =
   | {
@@ -92,7 +92,7 @@ function toPanelMessage(row: OutboundForPanel): PanelMessage {
   };
 }
 
-function toInboundMessage(m: InboundView): PanelMessage {
+function toInboundMessage(m: PanelInbound): PanelMessage {
   const keyword = m.kind === 'opt_out' || m.kind === 'opt_in' || m.kind === 'help' ? m.kind : null;
   return { id: m.id, direction: 'inbound', body: m.body, at: m.receivedAt, keyword, possibleOptOut: m.possibleOptOut };
 }
@@ -110,20 +110,29 @@ export function createPanelService(deps: {
   const cacheMs = deps.cacheMs ?? 10_000;
   const cache = new Map<string, { at: number; deal: CrmDeal; person: CrmPerson | null }>();
 
+  const inflight = new Map<string, Promise<{ at: number; deal: CrmDeal; person: CrmPerson | null } | null>>();
+
   async function load(crm: CrmPort, companyId: string, dealId: number, fresh = false) {
     const key = `${companyId}:${dealId}`;
     const hit = cache.get(key);
     if (!fresh && hit && deps.now() - hit.at < cacheMs) return hit;
-    const deal = await crm.getDeal(dealId);
-    if (!deal) {
-      cache.delete(key);
-      return null;
-    }
-    const person = deal.personId ? await crm.getPerson(deal.personId) : null;
-    const entry = { at: deps.now(), deal, person };
-    cache.set(key, entry);
-    if (cache.size > 5_000) cache.delete(cache.keys().next().value!);
-    return entry;
+    // Panels opened together (or an expired entry under load) share one Pipedrive read.
+    const pending = inflight.get(key);
+    if (pending && !fresh) return pending;
+    const reading = (async () => {
+      const deal = await crm.getDeal(dealId);
+      if (!deal) {
+        cache.delete(key);
+        return null;
+      }
+      const person = deal.personId ? await crm.getPerson(deal.personId) : null;
+      const entry = { at: deps.now(), deal, person };
+      cache.set(key, entry);
+      if (cache.size > 5_000) cache.delete(cache.keys().next().value!);
+      return entry;
+    })().finally(() => inflight.delete(key));
+    inflight.set(key, reading);
+    return reading;
   }
 
   async function consentOf(company: CompanyProfile, person: CrmPerson | null) {
@@ -153,7 +162,7 @@ export function createPanelService(deps: {
           .orderBy('created_at', 'desc')
           .limit(limit + 1)
           .execute(),
-        deps.inbound.listForDeal(company.id, dealId, e164, limit + 1),
+        deps.inbound.listForPanel(company.id, dealId, e164, limit + 1),
         e164
           ? db
               .selectFrom('consent_events')

@@ -96,6 +96,14 @@ describe('GET /api/panel/deals/:dealId', () => {
     expect(JSON.stringify(res.body)).not.toContain('Ann');
   });
 
+  it('shares one Pipedrive read between panels opened at the same moment', async () => {
+    const deal = rig.pd.addDeal(1001, { title: 'Popular', person_id: person('Ann').id, stage_id: rig.demo.stages.leadIn });
+    rig.pd.clearRequests();
+    const answers = await Promise.all(Array.from({ length: 6 }, () => get(deal.id)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(rig.pd.requests.filter((r) => r.path === `/api/v2/deals/${deal.id}`)).toHaveLength(1);
+  });
+
   it('reads Pipedrive once for repeated loads (briefly cached)', async () => {
     const dealId = person('Ivan').dealId;
     await get(dealId);
