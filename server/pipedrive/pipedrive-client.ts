@@ -67,9 +67,10 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
         return await fn();
       } catch (error) {
         if (!(error instanceof HttpFailure)) throw error;
-        if (error.status === 401 && !refreshed && currentToken !== null) {
+        const refused = error.sentToken ?? currentToken;
+        if (error.status === 401 && !refreshed && refused !== null) {
           refreshed = true;
-          await options.tokens.refreshAfterUnauthorized(currentToken);
+          await options.tokens.refreshAfterUnauthorized(refused);
           continue;
         }
         const wait = error.status === 429 ? rateLimitWait(error.headers, attempt) : null;

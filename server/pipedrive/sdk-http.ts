@@ -7,6 +7,8 @@ export class HttpFailure extends Error {
     readonly headers: Record<string, string>,
     readonly body: unknown,
     message: string,
+    /** The bearer token this very request carried: concurrent calls may have moved on to a newer one. */
+    readonly sentToken: string | null = null,
   ) {
     super(message);
   }
@@ -26,7 +28,9 @@ export function installInterceptors(api: object, timeoutMs: number): void {
       const text = typeof body?.error === 'string' ? body.error : typeof body?.message === 'string' ? body.message : error.message;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(response.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
-      return Promise.reject(new HttpFailure(response.status, headers, body, text));
+      const auth = String((error.config?.headers as Record<string, unknown> | undefined)?.Authorization ?? '');
+      const sentToken = auth.startsWith('Bearer ') ? auth.slice(7) : null;
+      return Promise.reject(new HttpFailure(response.status, headers, body, text, sentToken));
     },
   );
 }
