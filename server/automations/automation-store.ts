@@ -31,6 +31,17 @@ export function toAutomation(row: AutomationRow): Automation {
   };
 }
 
+function toColumns(input: AutomationInput) {
+  return {
+    name: input.name,
+    enabled: input.enabled ? 1 : 0,
+    trigger_event: input.trigger.event,
+    stage_id: input.trigger.stageId,
+    pipeline_id: input.trigger.pipelineId ?? null,
+    template: input.template,
+  };
+}
+
 /** Every query is scoped by company: one company's automations are invisible to another's token. */
 export function createAutomationStore(database: Database, now: () => number) {
   const { db } = database;
@@ -50,18 +61,7 @@ export function createAutomationStore(database: Database, now: () => number) {
     },
     async create(companyId: string, input: AutomationInput): Promise<Automation> {
       const at = new Date(now()).toISOString();
-      const row: AutomationRow = {
-        id: randomUUID(),
-        company_id: companyId,
-        name: input.name,
-        enabled: input.enabled ? 1 : 0,
-        trigger_event: input.trigger.event,
-        stage_id: input.trigger.stageId,
-        pipeline_id: input.trigger.pipelineId ?? null,
-        template: input.template,
-        created_at: at,
-        updated_at: at,
-      };
+      const row: AutomationRow = { id: randomUUID(), company_id: companyId, ...toColumns(input), created_at: at, updated_at: at };
       await db.insertInto('automations').values(row).execute();
       return toAutomation(row);
     },
@@ -69,15 +69,7 @@ export function createAutomationStore(database: Database, now: () => number) {
       const at = new Date(now()).toISOString();
       const result = await db
         .updateTable('automations')
-        .set({
-          name: input.name,
-          enabled: input.enabled ? 1 : 0,
-          trigger_event: input.trigger.event,
-          stage_id: input.trigger.stageId,
-          pipeline_id: input.trigger.pipelineId ?? null,
-          template: input.template,
-          updated_at: at,
-        })
+        .set({ ...toColumns(input), updated_at: at })
         .where('company_id', '=', companyId)
         .where('id', '=', id)
         .executeTakeFirst();

@@ -26,6 +26,18 @@ async function moveToQuoteSent(dealId: number) {
   return deliveries[0]!;
 }
 
+const ANN_BODY = 'Hi Ann, your quote for Solar panels for Ann is ready. Sam Sales\nReply STOP to opt out';
+
+/** What a process that died during the Twilio call leaves behind: the (only) row in `sending` since ten minutes ago. */
+async function leaveUnconfirmedSend() {
+  const [row] = await rows();
+  await rig.ctx.database.db
+    .updateTable('outbound_messages')
+    .set({ state: 'sending', sending_at: new Date(Date.now() - 10 * 60_000).toISOString(), to_e164: '+14155552671', body: ANN_BODY, sender: FROM_NUMBER, attempts: 1 })
+    .where('id', '=', row!.id)
+    .execute();
+}
+
 /** A Twilio client on the emulator, as if it were another process that had already sent. */
 function directTwilio() {
   const origin = new URL(rig.tw.url);
@@ -318,14 +330,8 @@ describe('a process that dies mid-send', () => {
   it('does not send twice when Twilio accepted the message but the process died before recording it', async () => {
     await automation();
     await moveToQuoteSent(ann().dealId);
-    const body = 'Hi Ann, your quote for Solar panels for Ann is ready. Sam Sales\nReply STOP to opt out';
-    const [row] = await rows();
-    const accepted = await directTwilio().messages.create({ to: '+14155552671', from: FROM_NUMBER, body });
-    await rig.ctx.database.db
-      .updateTable('outbound_messages')
-      .set({ state: 'sending', sending_at: new Date(Date.now() - 10 * 60_000).toISOString(), to_e164: '+14155552671', body, sender: FROM_NUMBER, attempts: 1 })
-      .where('id', '=', row!.id)
-      .execute();
+    const accepted = await directTwilio().messages.create({ to: '+14155552671', from: FROM_NUMBER, body: ANN_BODY });
+    await leaveUnconfirmedSend();
     await rig.restart();
     await rig.ctx.outbox.recover();
     await rig.drain();
@@ -336,19 +342,7 @@ describe('a process that dies mid-send', () => {
   it('sends once when the process died before Twilio got the message', async () => {
     await automation();
     await moveToQuoteSent(ann().dealId);
-    const [row] = await rows();
-    await rig.ctx.database.db
-      .updateTable('outbound_messages')
-      .set({
-        state: 'sending',
-        sending_at: new Date(Date.now() - 10 * 60_000).toISOString(),
-        to_e164: '+14155552671',
-        body: 'Hi Ann, your quote for Solar panels for Ann is ready. Sam Sales\nReply STOP to opt out',
-        sender: FROM_NUMBER,
-        attempts: 1,
-      })
-      .where('id', '=', row!.id)
-      .execute();
+    await leaveUnconfirmedSend();
     await rig.restart();
     await rig.ctx.outbox.recover();
     await drainWithRetries();
@@ -396,15 +390,9 @@ describe('status callbacks', () => {
   it('keeps a status that arrives before the send is confirmed', async () => {
     await automation();
     await moveToQuoteSent(ann().dealId);
-    const body = 'Hi Ann, your quote for Solar panels for Ann is ready. Sam Sales\nReply STOP to opt out';
-    const [row] = await rows();
     // Twilio accepted the message, the process died before recording it, and the delivery report came first.
-    const accepted = await directTwilio().messages.create({ to: '+14155552671', from: FROM_NUMBER, body });
-    await rig.ctx.database.db
-      .updateTable('outbound_messages')
-      .set({ state: 'sending', sending_at: new Date(Date.now() - 10 * 60_000).toISOString(), to_e164: '+14155552671', body, sender: FROM_NUMBER, attempts: 1 })
-      .where('id', '=', row!.id)
-      .execute();
+    const accepted = await directTwilio().messages.create({ to: '+14155552671', from: FROM_NUMBER, body: ANN_BODY });
+    await leaveUnconfirmedSend();
     const params = { MessageSid: accepted.sid, SmsSid: accepted.sid, AccountSid: rig.twAccount.sid, MessageStatus: 'delivered', To: '+14155552671', From: FROM_NUMBER };
     const early = await request(rig.appUrl)
       .post('/webhooks/twilio/status')
