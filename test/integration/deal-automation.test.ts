@@ -289,7 +289,7 @@ describe('Twilio failures', () => {
     await automation();
     rig.tw.injectFault({ method: 'POST', path: /Messages\.json$/, status: 429, times: 1 });
     await moveToQuoteSent(ann().dealId);
-    await drainWithRetries();
+    await rig.settle();
     expect(rig.tw.messagesTo('+14155552671')).toHaveLength(1);
     expect((await rows())[0]).toMatchObject({ state: 'sent', attempts: 2 });
 
@@ -297,7 +297,7 @@ describe('Twilio failures', () => {
     const company = (await rig.ctx.companies.find(COMPANY))!;
     await rig.pd.updatePerson(person('Nora').id, { custom_fields: { [company.consent_field_key!]: Number(company.consent_granted_option) } });
     await moveToQuoteSent(person('Nora').dealId);
-    await drainWithRetries();
+    await rig.settle();
     expect(rig.tw.messagesTo('+442079460958')).toHaveLength(1);
     const nora = (await rows()).filter((r) => r.to_e164 === '+442079460958' && r.state === 'sent');
     expect(nora).toHaveLength(1);
@@ -308,7 +308,7 @@ describe('Twilio failures', () => {
     await automation();
     rig.tw.injectFault({ method: 'POST', path: /Messages\.json$/, dropConnection: true, times: 1 });
     await moveToQuoteSent(ann().dealId);
-    await drainWithRetries();
+    await rig.settle();
     expect(rig.tw.messagesTo('+14155552671')).toHaveLength(1);
     expect(rig.tw.requests.filter((r) => r.method === 'GET' && /Messages\.json/.test(r.path)).length).toBeGreaterThanOrEqual(1);
   });
@@ -345,7 +345,7 @@ describe('a process that dies mid-send', () => {
     await leaveUnconfirmedSend();
     await rig.restart();
     await rig.ctx.outbox.recover();
-    await drainWithRetries();
+    await rig.settle();
     expect(rig.tw.messagesTo('+14155552671')).toHaveLength(1);
     expect((await rows())[0]).toMatchObject({ state: 'sent', attempts: 2 });
   });
@@ -432,13 +432,3 @@ describe('pacing', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
   });
 });
-
-/** Drains while retries are scheduled a few milliseconds ahead (the rig's backoff is tiny). */
-async function drainWithRetries() {
-  for (let i = 0; i < 30; i++) {
-    await rig.drain();
-    const pending = (await rows()).filter((r) => r.state === 'queued' || r.state === 'sending' || r.state === 'claimed');
-    if (pending.length === 0) return;
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION } from '../../server/messaging/index.js';
-import { createRig, FROM_NUMBER, sleep, type Rig } from '../support/rig.js';
+import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
 // STOP / START / HELP (R7–R10) end to end: the simulated phone applies Twilio's own keyword handling, then posts
 // the signed webhook; consent and activities are checked in the Pipedrive emulator, sends in the Twilio one.
@@ -49,15 +49,6 @@ async function textAnn(): Promise<void> {
   await rig.drain();
   expect(rig.tw.messagesTo(ANN_PHONE)).toHaveLength(1);
 }
-async function settle(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await rig.drain();
-    const waiting = await db().selectFrom('jobs').select('id').where('state', 'in', ['queued', 'claimed']).execute();
-    if (waiting.length === 0) return;
-    await sleep(10);
-  }
-  throw new Error('jobs did not settle');
-}
 const reply = (body: string) => rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body });
 const EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
@@ -82,7 +73,7 @@ describe('opt-out keywords', () => {
     const [row] = await db().selectFrom('inbound_messages').selectAll().execute();
     expect(row).toMatchObject({ kind: 'opt_out', possible_opt_out: 0, deal_id: ann().dealId, person_id: ann().id, auto_reply: null });
 
-    await settle();
+    await rig.settle();
     expect(await consentOf(ann().id)).toBe('Opted out');
     const activities = await smsActivities();
     expect(activities).toHaveLength(1);
@@ -90,7 +81,7 @@ describe('opt-out keywords', () => {
     expect(activities[0]!.note).toContain('opt-out list');
 
     await enterQuoteSent();
-    await settle();
+    await rig.settle();
     expect(rig.tw.messagesTo(ANN_PHONE)).toHaveLength(1);
     const rows = await outbound();
     expect(rows).toHaveLength(2);
@@ -103,7 +94,7 @@ describe('opt-out keywords', () => {
     const res = await reply('STOP ALL');
     expect(res.keyword).toBeNull();
     expect(res.twiml).toBe(`<?xml version="1.0" encoding="UTF-8"?><Response><Message>${OPT_OUT_CONFIRMATION}</Message></Response>`);
-    await settle();
+    await rig.settle();
 
     const confirmations = rig.tw.inbox(ANN_PHONE).filter((e) => e.body === OPT_OUT_CONFIRMATION);
     expect(confirmations).toHaveLength(1);
@@ -117,7 +108,7 @@ describe('opt-out keywords', () => {
     expect(activity!.note).toContain(`Answered automatically: ${OPT_OUT_CONFIRMATION}`);
 
     await enterQuoteSent();
-    await settle();
+    await rig.settle();
     expect(rig.tw.messagesTo(ANN_PHONE).filter((m) => m.direction === 'outbound-api')).toHaveLength(1);
     expect((await outbound())[1]).toMatchObject({ state: 'skipped', skip_reason: 'opted_out' });
   });
@@ -127,7 +118,7 @@ describe('opt-out keywords', () => {
     const first = await reply('STOP ALL');
     const again = await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'STOP ALL', messageSid: first.messageSid });
     expect(again.twiml).toBe(EMPTY);
-    await settle();
+    await rig.settle();
     expect(rig.tw.inbox(ANN_PHONE).filter((e) => e.body === OPT_OUT_CONFIRMATION)).toHaveLength(1);
     expect(await history()).toHaveLength(1);
     expect(await smsActivities()).toHaveLength(1);
@@ -139,7 +130,7 @@ describe('opt-out keywords', () => {
     expect((await outbound())[1]!.state).toBe('queued');
     await reply('STOP');
     expect((await outbound())[1]).toMatchObject({ state: 'cancelled', skip_reason: 'opted_out' });
-    await settle();
+    await rig.settle();
     expect(rig.tw.messagesTo(ANN_PHONE)).toHaveLength(1);
   });
 
@@ -147,7 +138,7 @@ describe('opt-out keywords', () => {
     await textAnn();
     const res = await reply('STOP NOW');
     expect(res.twiml).toBe(EMPTY);
-    await settle();
+    await rig.settle();
     expect(await history()).toHaveLength(0);
     expect(await consentOf(ann().id)).toBe('Granted');
     const [row] = await db().selectFrom('inbound_messages').selectAll().execute();
@@ -161,14 +152,14 @@ describe('opt-out keywords', () => {
 
     // Not an opt-out: the next stage event still sends.
     await enterQuoteSent();
-    await settle();
+    await rig.settle();
     expect(rig.tw.messagesTo(ANN_PHONE)).toHaveLength(2);
   });
 
   it('records an opt-out from a number the app never texted on the person found by phone', async () => {
     const res = await rig.tw.reply({ from: '+442079460958', to: FROM_NUMBER, body: 'STOP' });
     expect(res.status).toBe(200);
-    await settle();
+    await rig.settle();
     expect(await rig.ctx.optOuts.history(COMPANY, '+442079460958')).toMatchObject([{ action: 'opt_out', person_id: null }]);
     expect(await consentOf(nora().id)).toBe('Opted out');
     expect((await smsActivities())[0]).toMatchObject({ subject: 'SMS opt-out from Nora Noconsent', person_id: nora().id, deal_id: null });
@@ -185,20 +176,20 @@ describe('opt-in and help', () => {
   it('START after STOP sets consent back to Granted, is logged, and sending works again', async () => {
     await textAnn();
     await reply('STOP');
-    await settle();
+    await rig.settle();
     expect(await consentOf(ann().id)).toBe('Opted out');
 
     const res = await reply('START');
     expect(res.keyword).toBe('START');
     expect(res.twiml).toBe(EMPTY);
-    await settle();
+    await rig.settle();
     expect(await consentOf(ann().id)).toBe('Granted');
     expect((await history()).map((e) => e.action)).toEqual(['opt_out', 'opt_in']);
     expect(await rig.ctx.optOuts.isOptedOut(COMPANY, FROM_NUMBER, ANN_PHONE)).toBe(false);
     expect((await smsActivities()).map((a) => a.subject)).toEqual(['SMS opt-out from Ann Granted', 'SMS opt-in from Ann Granted']);
 
     await enterQuoteSent();
-    await settle();
+    await rig.settle();
     const sent = rig.tw.messagesTo(ANN_PHONE).filter((m) => m.direction === 'outbound-api');
     expect(sent).toHaveLength(2);
     expect((await outbound())[1]!.state).toBe('sent');
@@ -208,7 +199,7 @@ describe('opt-in and help', () => {
     await textAnn();
     for (const body of ['STOP', 'START', 'STOP']) {
       await reply(body);
-      await settle();
+      await rig.settle();
     }
     const rows = await history();
     expect(rows.map((e) => [e.action, e.message, e.source])).toEqual([
@@ -259,7 +250,7 @@ describe('opt-in and help', () => {
     const custom = await reply('INFO');
     expect(custom.twiml).toContain('<Message>Acme: call 555-0100 for help. Reply STOP to opt out.</Message>');
 
-    await settle();
+    await rig.settle();
     expect((await smsActivities()).map((a) => a.subject)).toEqual(Array(3).fill('SMS help request from Ann Granted'));
     expect(await history()).toHaveLength(0);
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresSchema } from '../support/postgres.js';
-import { createRig, FROM_NUMBER, sleep, type Rig } from '../support/rig.js';
+import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
 // The inbound side on PostgreSQL (as in postgres.test.ts: a server on 127.0.0.1:5432 with trust auth), where
 // Twilio's retries of one MessageSid may really run at the same time in two connections.
@@ -32,16 +32,6 @@ afterAll(async () => {
   await pgSchema.drop();
 });
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await rig.drain();
-    const waiting = await rig.ctx.database.db.selectFrom('jobs').select('id').where('state', 'in', ['queued', 'claimed']).execute();
-    if (waiting.length === 0) return;
-    await sleep(10);
-  }
-  throw new Error('jobs did not settle');
-}
-
 describe('inbound texts on PostgreSQL', () => {
   it('records one message and one activity when the same MessageSid arrives twice at once', async () => {
     const sid = `SM${randomBytes(16).toString('hex')}`;
@@ -50,7 +40,7 @@ describe('inbound texts on PostgreSQL', () => {
       rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'Thanks!', messageSid: sid }),
     ]);
     expect(results.map((r) => r.status)).toEqual([200, 200]);
-    await settle();
+    await rig.settle();
     const { rows } = await admin.query(`SELECT kind, deal_id, person_id, attribution FROM ${schema}.inbound_messages WHERE provider_sid = $1`, [sid]);
     const ann = rig.demo.persons[0]!;
     expect(rows).toEqual([{ kind: 'none', deal_id: ann.dealId, person_id: ann.id, attribution: 'conversation' }]);
@@ -63,7 +53,7 @@ describe('inbound texts on PostgreSQL', () => {
   it('records STOP ALL, answers it once, and sets the consent field', async () => {
     const res = await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'STOP ALL' });
     expect(res.twiml).toContain('<Message>You have successfully been unsubscribed.');
-    await settle();
+    await rig.settle();
     expect(await rig.ctx.optOuts.isOptedOut('1001', FROM_NUMBER, ANN_PHONE)).toBe(true);
     const company = (await rig.ctx.companies.find('1001'))!;
     expect(rig.pd.person(rig.demo.persons[0]!.id)!.custom_fields[company.consent_field_key!]).toBe(Number(company.consent_opted_out_option));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { createRig, FROM_NUMBER, sleep, type Rig } from '../support/rig.js';
+import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
 // Replies (R11): every inbound text is stored and logged once as a Pipedrive activity, through signed webhooks
 // from the Twilio emulator and the real SDKs against both emulators.
@@ -36,17 +36,6 @@ async function textAnn(): Promise<string> {
   const sent = await db().selectFrom('outbound_messages').selectAll().where('state', '=', 'sent').execute();
   expect(sent).toHaveLength(1);
   return sent[0]!.id;
-}
-
-/** Runs the outbox until no job is waiting (retries included), as the worker would in the background. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await rig.drain();
-    const waiting = await db().selectFrom('jobs').select('id').where('state', 'in', ['queued', 'claimed']).execute();
-    if (waiting.length === 0) return;
-    await sleep(10);
-  }
-  throw new Error('jobs did not settle');
 }
 
 function inboundParams(overrides: Record<string, string> = {}): Record<string, string> {
@@ -95,7 +84,7 @@ describe('replies', () => {
       auto_reply: null,
     });
 
-    await settle();
+    await rig.settle();
     const activities = await smsActivities();
     expect(activities).toHaveLength(1);
     expect(activities[0]).toMatchObject({
@@ -114,11 +103,11 @@ describe('replies', () => {
   it('does nothing more when Twilio posts the same MessageSid again', async () => {
     await textAnn();
     const first = await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'Yes please' });
-    await settle();
+    await rig.settle();
     const again = await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'Yes please', messageSid: first.messageSid });
     expect(again.status).toBe(200);
     expect(again.twiml).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
-    await settle();
+    await rig.settle();
     expect(await inboundRows()).toHaveLength(1);
     expect(await smsActivities()).toHaveLength(1);
     expect((await jobRows()).filter((j) => j.kind === 'inbound.log_reply')).toHaveLength(1);
@@ -169,7 +158,7 @@ describe('replies', () => {
   it('escapes markup in the reply before it goes into the activity note', async () => {
     await textAnn();
     await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: '<script>alert("x")</script> & <b>bold</b>\nline two' });
-    await settle();
+    await rig.settle();
     const [activity] = await smsActivities();
     expect(activity!.note).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;<br>line two');
     expect(activity!.note).not.toContain('<script>');
@@ -180,7 +169,7 @@ describe('replies', () => {
     const stranger = '+14155550123';
     const reply = await rig.tw.reply({ from: stranger, to: FROM_NUMBER, body: 'Who is this?' });
     expect(reply.status).toBe(200);
-    await settle();
+    await rig.settle();
     const [row] = await inboundRows();
     expect(row).toMatchObject({ company_id: COMPANY, from_e164: stranger, attribution: 'phone_search', deal_id: null, person_id: null, body: 'Who is this?' });
 
@@ -198,7 +187,7 @@ describe('replies', () => {
     // Nora's phone is stored as "+44 20 7946 0958"; the app has never texted her.
     const reply = await rig.tw.reply({ from: '+442079460958', to: FROM_NUMBER, body: 'Is the heat pump quote ready?' });
     expect(reply.status).toBe(200);
-    await settle();
+    await rig.settle();
     const activities = await smsActivities();
     expect(activities).toHaveLength(1);
     expect(activities[0]).toMatchObject({
@@ -229,7 +218,7 @@ describe('replies', () => {
     });
     await rig.tw.reply({ from: shared, to: FROM_NUMBER, body: 'Hi from one of the twins' });
     await rig.tw.reply({ from: secondary, to: FROM_NUMBER, body: 'Hi from a second phone' });
-    await settle();
+    await rig.settle();
     const activities = await smsActivities();
     expect(activities).toHaveLength(2);
     const twins = activities.find((a) => a.subject === `SMS reply from ${shared}`)!;
@@ -242,7 +231,7 @@ describe('replies', () => {
     await textAnn();
     await rig.pd.deleteDeal(ann().dealId);
     await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'Hello again' });
-    await settle();
+    await rig.settle();
     const activities = await smsActivities();
     expect(activities).toHaveLength(1);
     expect(activities[0]).toMatchObject({ subject: 'SMS reply from Ann Granted', deal_id: null, person_id: ann().id });
@@ -253,7 +242,7 @@ describe('replies', () => {
     rig.pd.injectFault({ method: 'POST', path: '/api/v2/activities', status: 500, times: 1 });
     const reply = await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'Still interested' });
     expect(reply.status).toBe(200);
-    await settle();
+    await rig.settle();
     const activities = await smsActivities();
     expect(activities).toHaveLength(1);
     expect(activities[0]!.subject).toBe('SMS reply from Ann Granted');
@@ -270,7 +259,7 @@ describe('replies', () => {
     rig.pd.injectFault({ method: 'POST', path: '/api/v2/activities', status: 503, times: 1 });
     rig.pd.injectFault({ method: 'POST', path: '/api/v2/activities', status: 401, times: 1 });
     await rig.tw.reply({ from: ANN_PHONE, to: FROM_NUMBER, body: 'Any news?' });
-    await settle();
+    await rig.settle();
     expect(await smsActivities()).toHaveLength(1);
     const posts = rig.pd.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/activities');
     expect(posts.map((r) => r.status)).toEqual([429, 429, 429, 429, 503, 401, 200]);

@@ -38,6 +38,8 @@ export type Rig = {
   jwt(claims?: Record<string, unknown>, options?: { expiresIn?: string; secret?: string }): Promise<string>;
   /** Runs worker passes until nothing is due (retries scheduled in the future stay queued). */
   drain(maxPasses?: number): Promise<void>;
+  /** Runs worker passes until no message or job is waiting, retries included (the rig's backoff is milliseconds). */
+  settle(): Promise<void>;
   /** Restarts the app's context on the same database file (a process restart). */
   restart(): Promise<void>;
   signTwilio(path: string, params: Record<string, string>): string;
@@ -141,6 +143,17 @@ export async function createRig(
         const handled = await ctx.outbox.runOnce();
         if (handled === 0) return;
       }
+    },
+    async settle() {
+      for (let i = 0; i < 200; i++) {
+        await rig.drain();
+        const db = ctx.database.db;
+        const jobs = await db.selectFrom('jobs').select('id').where('state', 'in', ['queued', 'claimed']).execute();
+        const messages = await db.selectFrom('outbound_messages').select('id').where('state', 'in', ['queued', 'claimed', 'sending']).execute();
+        if (jobs.length === 0 && messages.length === 0) return;
+        await sleep(10);
+      }
+      throw new Error('the outbox did not settle');
     },
     async restart() {
       await ctx.outbox.stop();
