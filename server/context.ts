@@ -9,6 +9,7 @@ import { createTwilioGateway } from './twilio/twilio-gateway.js';
 import type { SmsPort } from './twilio/sms-port.js';
 import { createCompanyStore, type CompanyStore } from './companies/company-store.js';
 import { createAutomationStore, type AutomationStore } from './automations/automation-store.js';
+import { createDealEventRecorder, type DealEventRecorder } from './automations/record-deal-event.js';
 import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
 import { createInboundService, type InboundService } from './inbound/inbound-service.js';
@@ -28,6 +29,8 @@ export type AppContext = {
   sms: SmsPort;
   companies: CompanyStore;
   automations: AutomationStore;
+  /** Records Pipedrive deal events with their outbox rows (group commit under load). */
+  dealEvents: DealEventRecorder;
   optOuts: OptOutList;
   outbox: OutboxWorker;
   /** Inbound texts: `receive` for the Twilio webhook. */
@@ -70,6 +73,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const sms = createTwilioGateway({ apiUrl: config.twilioApiUrl });
   const companies = createCompanyStore(database);
   const automations = createAutomationStore(database, clock.now);
+  const dealEvents = createDealEventRecorder(database);
   const optOuts = createOptOutList(database, clock.now);
   const outbox = createOutboxWorker(
     {
@@ -99,6 +103,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     sms,
     companies,
     automations,
+    dealEvents,
     optOuts,
     outbox,
     inbound,

@@ -2,7 +2,6 @@ import express, { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { parseDealWebhook } from '../automations/deal-event.js';
-import { recordDealEvent } from '../automations/record-deal-event.js';
 import { parseBasicAuth, safeEqual } from '../security/crypto.js';
 import { isForeignKeyViolation } from '../../db/database.js';
 
@@ -60,7 +59,7 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
     }
     let result;
     try {
-      result = await recordDealEvent(ctx.database, event, ctx.clock.now());
+      result = await ctx.dealEvents.record(event, ctx.clock.now());
     } catch (error) {
       if (!isForeignKeyViolation(error)) throw error;
       credentials.delete(companyId);

@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import twilio from 'twilio';
 import { claimDueMessages } from '../../db/queue-queries.js';
+import { isForeignKeyViolation } from '../../db/database.js';
+import { parseDealWebhook } from '../../server/automations/deal-event.js';
 import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
 let rig: Rig;
@@ -193,6 +195,57 @@ describe('a deal entering a stage', () => {
     expect(retried.body).toMatchObject({ duplicate: true });
     await rig.drain();
     expect(rig.tw.messagesTo('+14155552671')).toHaveLength(1);
+  });
+});
+
+describe('a burst of deliveries (group commit)', () => {
+  const stageChange = (eventId: string, dealId: number, stageId: number) => ({
+    meta: { id: eventId, action: 'change', entity: 'deal', company_id: COMPANY, entity_id: String(dealId), attempt: 1, version: '2.0' },
+    data: { id: dealId, title: 'Solar panels for Ann', person_id: ann().id, owner_id: rig.demo.salesUserId, stage_id: stageId, pipeline_id: 1 },
+    previous: { stage_id: rig.demo.stages.leadIn },
+  });
+
+  it('records every concurrent delivery once and answers each with its own result; a retry inside the burst queues nothing', async () => {
+    await automation();
+    const password = rig.pd.webhooks(1001)[0]!.http_auth_password!;
+    const post = (body: object) => request(rig.appUrl).post('/webhooks/pipedrive').auth('pd-1001', password).send(body).then((r) => r);
+    const moves = Array.from({ length: 12 }, () => stageChange(randomUUID(), ann().dealId, rig.demo.stages.quoteSent));
+    const elsewhere = Array.from({ length: 12 }, () => stageChange(randomUUID(), ann().dealId, rig.demo.stages.won));
+    const retried = stageChange(randomUUID(), ann().dealId, rig.demo.stages.quoteSent);
+    const copies = Array.from({ length: 5 }, (_, i) => ({ ...retried, meta: { ...retried.meta, attempt: i + 1 } }));
+
+    const answers = await Promise.all([...moves, ...elsewhere, ...copies].map(post));
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    expect(answers.slice(0, 12).map((a) => a.body)).toEqual(moves.map(() => ({ ok: true, duplicate: false, queued: 1 })));
+    expect(answers.slice(12, 24).map((a) => a.body)).toEqual(elsewhere.map(() => ({ ok: true, duplicate: false, queued: 0 })));
+    const copyAnswers = answers.slice(24).map((a) => a.body as { duplicate: boolean; queued: number });
+    expect(copyAnswers.filter((a) => !a.duplicate)).toEqual([{ ok: true, duplicate: false, queued: 1 }]);
+    expect(copyAnswers.filter((a) => a.duplicate)).toHaveLength(4);
+
+    const events = await rig.ctx.database.db.selectFrom('webhook_events').select(['id', 'queued']).execute();
+    expect(events).toHaveLength(25);
+    const queued = await rows();
+    expect(queued).toHaveLength(13);
+    expect(new Set(queued.map((r) => r.event_id))).toEqual(new Set([...moves, retried].map((m) => m.meta.id)));
+  });
+
+  it('still records the rest of a burst when one event in it cannot be written', async () => {
+    await automation();
+    const events = [randomUUID(), randomUUID(), randomUUID()].map((id) => {
+      const parsed = parseDealWebhook(stageChange(id, ann().dealId, rig.demo.stages.quoteSent));
+      if (!parsed.ok) throw new Error(parsed.message);
+      return parsed.event;
+    });
+    // A company that uninstalled a moment ago: its row is gone, so its event trips the foreign key.
+    const orphan = { ...events[1]!, companyId: '7777' };
+    const results = await Promise.allSettled([events[0]!, orphan, events[2]!].map((e) => rig.ctx.dealEvents.record(e, Date.now())));
+    expect(results[0]).toEqual({ status: 'fulfilled', value: { duplicate: false, queued: 1 } });
+    expect(results[1]!.status).toBe('rejected');
+    expect(isForeignKeyViolation((results[1] as PromiseRejectedResult).reason)).toBe(true);
+    expect(results[2]).toEqual({ status: 'fulfilled', value: { duplicate: false, queued: 1 } });
+    const recorded = await rig.ctx.database.db.selectFrom('webhook_events').select('id').execute();
+    expect(recorded.map((r) => r.id).sort()).toEqual([events[0]!.eventId, events[2]!.eventId].sort());
+    expect(await rows()).toHaveLength(2);
   });
 });
 

@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresSchema } from '../support/postgres.js';
 import { claimDueMessages } from '../../db/queue-queries.js';
+import { isForeignKeyViolation } from '../../db/database.js';
+import { parseDealWebhook } from '../../server/automations/deal-event.js';
 import { createRig, type Rig } from '../support/rig.js';
 
 let rig: Rig;
@@ -63,6 +66,29 @@ describe('the same code on PostgreSQL', () => {
     const ids = batches.flat().map((r) => r.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(40);
+  });
+
+  it('records a burst of deal events in one commit, and the rest of it when one event cannot be written', async () => {
+    const ann = rig.demo.persons[0]!;
+    const event = (id: string, companyId = '1001') => {
+      const parsed = parseDealWebhook({
+        meta: { id, action: 'change', entity: 'deal', company_id: companyId, entity_id: String(ann.dealId), attempt: 1, version: '2.0' },
+        data: { id: ann.dealId, title: 'Solar', person_id: ann.id, stage_id: rig.demo.stages.quoteSent, pipeline_id: 1 },
+        previous: { stage_id: rig.demo.stages.leadIn },
+      });
+      if (!parsed.ok) throw new Error(parsed.message);
+      return parsed.event;
+    };
+    const ids = Array.from({ length: 6 }, () => randomUUID());
+    // PostgreSQL aborts the whole transaction on the orphan's foreign-key error; every other event must still land.
+    const burst = [...ids.map((id) => event(id)), event(ids[0]!), event(randomUUID(), '7777')];
+    const results = await Promise.allSettled(burst.map((e) => rig.ctx.dealEvents.record(e, Date.now())));
+    expect(results.slice(0, 6)).toEqual(ids.map(() => ({ status: 'fulfilled', value: { duplicate: false, queued: 1 } })));
+    expect(results[6]).toEqual({ status: 'fulfilled', value: { duplicate: true, queued: 0 } });
+    expect(results[7]!.status).toBe('rejected');
+    expect(isForeignKeyViolation((results[7] as PromiseRejectedResult).reason)).toBe(true);
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM ${schema}.outbound_messages WHERE event_id = ANY($1)`, [ids]);
+    expect(rows[0].n).toBe(6);
   });
 
   it('deletes the company on the last uninstall and keeps the opt-out history', async () => {
