@@ -38,12 +38,15 @@ function settingsView(company: CompanyProfile) {
   };
 }
 
-/** The settings page's API (SPEC §3): automations of the caller's company, the live template preview, settings. */
+/**
+ * The settings page's API (SPEC §3): automations of the caller's company, the live template preview, settings, and the
+ * pipelines and stages to choose from.
+ */
 export function createAutomationsRouter(ctx: AppContext): Router {
   const router = Router();
   const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
   const json = express.json({ limit: '32kb' });
-  router.use(['/api/automations', '/api/templates', '/api/settings'], auth, json);
+  router.use(['/api/automations', '/api/templates', '/api/settings', '/api/pipelines'], auth, json);
 
   const companyOf = async (req: Request) => {
     const company = await ctx.companies.find(req.caller!.companyId);
@@ -129,6 +132,15 @@ export function createAutomationsRouter(ctx: AppContext): Router {
       .filter(({ check }) => !check.ok)
       .map(({ automation, check }) => ({ automationId: automation.id, name: automation.name, problems: check.problems.map((p) => p.message) }));
     res.json({ ...settingsView({ ...company, parsedSettings: next }), warnings });
+  });
+
+  // The stages an automation can watch, grouped by pipeline, read live from Pipedrive (a stage added there a moment
+  // ago is offered at once). A Pipedrive failure is a 502 with its reason; the rest of the settings page still works.
+  router.get('/api/pipelines', async (req, res) => {
+    const company = await companyOf(req);
+    const crm = await ctx.installations.crmForCaller(company.id, req.caller!.userId);
+    const pipelines = await crm.listPipelines();
+    res.set('cache-control', 'no-store').json({ pipelines });
   });
 
   router.post('/api/templates/preview', async (req, res) => {

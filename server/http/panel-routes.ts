@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { BadRequestError, ConflictError, ForbiddenError, InstallationRevokedError, NotFoundError } from '../errors.js';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { createPanelService } from '../panel/panel-service.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { page } from './pages.js';
@@ -44,13 +44,7 @@ export function createPanelRouter(ctx: AppContext): Router {
     const dealId = dealIdParam.safeParse(req.params.dealId);
     if (!dealId.success) throw new NotFoundError('No such deal');
     // The caller's own authorisation when they installed the app (their Pipedrive permissions), else the company's.
-    let crm;
-    try {
-      crm = await ctx.installations.crmFor(company.id, caller.userId);
-    } catch (error) {
-      if (!(error instanceof InstallationRevokedError)) throw error;
-      crm = await ctx.installations.crmFor(company.id);
-    }
+    const crm = await ctx.installations.crmForCaller(company.id, caller.userId);
     return { company, crm, dealId: dealId.data, caller };
   };
 

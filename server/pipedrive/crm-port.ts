@@ -44,6 +44,11 @@ export type CrmPersonField = {
   options: Array<{ id: number; label: string }>;
 };
 
+export type CrmStage = { id: number; name: string; order: number };
+
+/** A pipeline with its stages, both in Pipedrive's display order. */
+export type CrmPipeline = { id: number; name: string; order: number; stages: CrmStage[] };
+
 export type CrmActivityType = { id: number; name: string; keyString: string; active: boolean };
 
 export type CrmWebhook = {
@@ -86,6 +91,8 @@ export interface CrmPort {
   addActivity(activity: NewActivity): Promise<{ id: number }>;
   /** Persons whose phone matches; the caller confirms the match on the normalised primary phone. */
   searchPersonsByPhone(phone: string): Promise<Array<{ id: number; name: string }>>;
+  /** Every pipeline of the company with its stages (deleted ones left out), for choosing an automation's stage. */
+  listPipelines(): Promise<CrmPipeline[]>;
   listPersonFields(): Promise<CrmPersonField[]>;
   addPersonField(field: { name: string; options: string[] }): Promise<CrmPersonField>;
   listActivityTypes(): Promise<CrmActivityType[]>;

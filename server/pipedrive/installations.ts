@@ -16,6 +16,11 @@ export type Installations = {
   save(tokens: TokenSet, me: CrmUser): Promise<{ companyId: string; userId: string; newCompany: boolean }>;
   /** A CrmPort acting as that user, or as the company's best installation (admins first) when no user is given. */
   crmFor(companyId: string, userId?: string): Promise<CrmPort>;
+  /**
+   * For a request made by a user in an iframe: their own authorisation (their Pipedrive permissions) when they
+   * installed the app, else the company's best installation.
+   */
+  crmForCaller(companyId: string, userId: string): Promise<CrmPort>;
   /** Removes the user's installation; deletes the company's data when it was the last one. */
   uninstall(companyId: string, userId: string): Promise<{ removed: boolean; companyDeleted: boolean }>;
 };
@@ -126,7 +131,7 @@ export function createInstallations(deps: {
     };
   }
 
-  return {
+  const installations: Installations = {
     async save(tokenSet, me) {
       const companyId = String(me.companyId);
       const userId = String(me.id);
@@ -202,6 +207,15 @@ export function createInstallations(deps: {
       return client;
     },
 
+    async crmForCaller(companyId, userId) {
+      try {
+        return await installations.crmFor(companyId, userId);
+      } catch (error) {
+        if (!(error instanceof InstallationRevokedError)) throw error;
+        return installations.crmFor(companyId);
+      }
+    },
+
     async uninstall(companyId, userId) {
       const result = await database.transaction(async (trx) => {
         const removed = await trx
@@ -233,4 +247,5 @@ export function createInstallations(deps: {
       return result;
     },
   };
+  return installations;
 }

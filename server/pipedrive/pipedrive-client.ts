@@ -1,4 +1,4 @@
-import { ActivitiesApi, Configuration, DealsApi, PersonsApi } from 'pipedrive/v2';
+import { ActivitiesApi, Configuration, DealsApi, PersonsApi, PipelinesApi, StagesApi } from 'pipedrive/v2';
 import {
   ActivityTypesApi,
   Configuration as V1Configuration,
@@ -13,6 +13,7 @@ import type {
   CrmDeal,
   CrmPerson,
   CrmPersonField,
+  CrmPipeline,
   CrmPort,
   CrmUser,
   CrmWebhook,
@@ -52,11 +53,13 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
   const persons = new PersonsApi(v2);
   const deals = new DealsApi(v2);
   const activities = new ActivitiesApi(v2);
+  const pipelines = new PipelinesApi(v2);
+  const stages = new StagesApi(v2);
   const users = new UsersApi(v1);
   const personFields = new PersonFieldsApi(v1);
   const activityTypes = new ActivityTypesApi(v1);
   const webhooks = new WebhooksApi(v1);
-  for (const api of [persons, deals, activities, users, personFields, activityTypes, webhooks]) {
+  for (const api of [persons, deals, activities, pipelines, stages, users, personFields, activityTypes, webhooks]) {
     installInterceptors(api, timeoutMs);
   }
 
@@ -136,6 +139,33 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
         .map((i) => i.item)
         .filter((i): i is { id: number; name?: string } => typeof i?.id === 'number')
         .map((i) => ({ id: i.id, name: i.name ?? '' }));
+    },
+    async listPipelines() {
+      // API v2 pages with a cursor; a company rarely has more than a page, but none is cut off when it does.
+      const all = async (what: string, page: (cursor: string | undefined) => Promise<{ data?: unknown; additional_data?: unknown }>) => {
+        const items: Loose[] = [];
+        for (let cursor: string | undefined, pages = 0; pages < 50; pages++) {
+          const res = await call(what, () => page(cursor));
+          items.push(...((res.data ?? []) as Loose[]));
+          cursor = str((res.additional_data as Loose | undefined)?.next_cursor) ?? undefined;
+          if (!cursor) break;
+        }
+        return items.filter((i) => i.is_deleted !== true);
+      };
+      const [rawPipelines, rawStages] = await Promise.all([
+        all('list pipelines', (cursor) => pipelines.getPipelines({ limit: 500, ...(cursor ? { cursor } : {}) })),
+        all('list stages', (cursor) => stages.getStages({ limit: 500, sort_by: 'order_nr', ...(cursor ? { cursor } : {}) })),
+      ]);
+      const byOrder = (a: { order: number; id: number }, b: { order: number; id: number }) => a.order - b.order || a.id - b.id;
+      const result: CrmPipeline[] = rawPipelines
+        .map((p) => ({ id: Number(p.id), name: str(p.name) ?? '', order: num(p.order_nr) ?? 0, stages: [] as CrmPipeline['stages'] }))
+        .sort(byOrder);
+      const index = new Map(result.map((p) => [p.id, p]));
+      for (const s of rawStages) {
+        index.get(Number(s.pipeline_id))?.stages.push({ id: Number(s.id), name: str(s.name) ?? '', order: num(s.order_nr) ?? 0 });
+      }
+      for (const p of result) p.stages.sort(byOrder);
+      return result;
     },
     async listPersonFields() {
       const fields: CrmPersonField[] = [];

@@ -15,7 +15,7 @@ export type DemoData = {
 
 /** The demo company the sandbox installs: a pipeline, and one deal per kind of contact the rules care about. */
 export function seedDemo(pd: PipedriveEmulator): DemoData {
-  const company = pd.addCompany({ id: 1001, name: 'Acme Sandbox Inc.', domain: 'acme-sandbox' });
+  const company = pd.addCompany({ id: 1001, name: 'Acme Sandbox Inc.', domain: 'acme-sandbox', defaultPipeline: false });
   const admin = pd.addUser({ id: 501, companyId: company.id, name: 'Ada Admin', email: 'ada@acme.example', isAdmin: true });
   const sales = pd.addUser({ id: 502, companyId: company.id, name: 'Sam Sales', email: 'sam@acme.example', isAdmin: false });
   const pipeline = pd.addPipeline(company.id, { id: 1, name: 'Sales' });

@@ -291,7 +291,11 @@ export class PipedriveEmulator {
   // ---------------------------------------------------------------- seeding (plain calls, no HTTP)
 
   /** Adds a company; by default with Pipedrive's default pipeline, stages, activity types and person fields. */
-  addCompany(input: { id?: number; name: string; domain?: string; withDefaults?: boolean }): PdCompany {
+  /**
+   * `withDefaults: false` gives a bare company; `defaultPipeline: false` keeps the other defaults (activity types,
+   * person fields) but leaves out Pipedrive's default pipeline, for seeds that bring their own.
+   */
+  addCompany(input: { id?: number; name: string; domain?: string; withDefaults?: boolean; defaultPipeline?: boolean }): PdCompany {
     const id = this.takeId('company', input.id);
     const company: PdCompany = {
       id,
@@ -299,7 +303,7 @@ export class PipedriveEmulator {
       domain: input.domain ?? (input.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || `company${id}`),
     };
     this.companyMap.set(id, company);
-    if (input.withDefaults !== false) this.seedDefaults(id);
+    if (input.withDefaults !== false) this.seedDefaults(id, input.defaultPipeline !== false);
     return { ...company };
   }
 
@@ -363,6 +367,8 @@ export class PipedriveEmulator {
 
   addPipeline(companyId: number, input: { id?: number; name: string }): PdPipeline {
     this.requireCompany(companyId);
+    // Ids are unique in Pipedrive: reusing one would silently replace a pipeline and orphan its stages.
+    if (input.id !== undefined && this.pipelineMap.has(input.id)) throw new Error(`pipeline ${input.id} already exists`);
     const now = this.isoNow();
     const pipeline: PdPipeline = {
       id: this.takeId('pipeline', input.id),
@@ -380,6 +386,7 @@ export class PipedriveEmulator {
   addStage(companyId: number, input: { id?: number; pipeline_id: number; name: string; order_nr?: number }): PdStage {
     const pipeline = this.pipelineMap.get(input.pipeline_id);
     if (!pipeline || pipeline.companyId !== companyId) throw new Error(`pipeline ${input.pipeline_id} is not in company ${companyId}`);
+    if (input.id !== undefined && this.stageMap.has(input.id)) throw new Error(`stage ${input.id} already exists`);
     const now = this.isoNow();
     const stage: PdStage = {
       id: this.takeId('stage', input.id),
@@ -1438,10 +1445,12 @@ export class PipedriveEmulator {
     }
   }
 
-  private seedDefaults(companyId: number): void {
-    const pipeline = this.addPipeline(companyId, { name: 'Pipeline' });
-    for (const name of ['Qualified', 'Contact Made', 'Demo Scheduled', 'Proposal Made', 'Negotiations Started']) {
-      this.addStage(companyId, { pipeline_id: pipeline.id, name });
+  private seedDefaults(companyId: number, withPipeline: boolean): void {
+    if (withPipeline) {
+      const pipeline = this.addPipeline(companyId, { name: 'Pipeline' });
+      for (const name of ['Qualified', 'Contact Made', 'Demo Scheduled', 'Proposal Made', 'Negotiations Started']) {
+        this.addStage(companyId, { pipeline_id: pipeline.id, name });
+      }
     }
     for (const [name, icon] of [['Call', 'call'], ['Meeting', 'meeting'], ['Task', 'task'], ['Deadline', 'deadline'], ['Email', 'email'], ['Lunch', 'lunch']] as const) {
       this.createActivityType(companyId, name, icon, null, false);

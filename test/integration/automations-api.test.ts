@@ -212,3 +212,49 @@ describe('company settings', () => {
     expect((await api().get('/api/settings').set('authorization', `Bearer ${sales}`)).status).toBe(200);
   });
 });
+
+describe('pipelines and stages for the stage picker', () => {
+  const get = (t = token) => api().get('/api/pipelines').set('authorization', `Bearer ${t}`);
+
+  it('lists every pipeline with its stages in Pipedrive order, read live', async () => {
+    const company = rig.demo.companyId;
+    const second = rig.pd.addPipeline(company, { name: 'Renewals' });
+    // Added out of order: the answer follows order_nr, not creation.
+    rig.pd.addStage(company, { pipeline_id: second.id, name: 'Won back', order_nr: 2 });
+    rig.pd.addStage(company, { pipeline_id: second.id, name: 'Up for renewal', order_nr: 1 });
+
+    const res = await get();
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const sales = res.body.pipelines.find((p: { id: number }) => p.id === rig.demo.pipelineId);
+    expect(sales).toMatchObject({ name: 'Sales' });
+    expect(sales.stages).toEqual([
+      { id: rig.demo.stages.leadIn, name: 'Lead in', order: 1 },
+      { id: rig.demo.stages.quoteSent, name: 'Quote sent', order: 2 },
+      { id: rig.demo.stages.negotiation, name: 'Negotiation', order: 3 },
+      { id: rig.demo.stages.won, name: 'Won', order: 4 },
+    ]);
+    const renewals = res.body.pipelines.find((p: { id: number }) => p.id === second.id);
+    expect(renewals.stages.map((s: { name: string }) => s.name)).toEqual(['Up for renewal', 'Won back']);
+    const orders = res.body.pipelines.map((p: { order: number }) => p.order);
+    expect(orders).toEqual([...orders].sort((a, b) => a - b));
+  });
+
+  it('answers a user who did not install through the company installation, and 401/403 as the other settings routes', async () => {
+    const sales = await rig.jwt({ userId: 9_999, companyId: rig.demo.companyId });
+    const res = await get(sales);
+    expect(res.status).toBe(200);
+    expect(res.body.pipelines.length).toBeGreaterThan(0);
+    expect((await api().get('/api/pipelines')).status).toBe(401);
+    expect((await get(await rig.jwt({ userId: 9, companyId: 424242 }))).status).toBe(403);
+  });
+
+  it('answers 502 with the reason when Pipedrive fails, and recovers on the next call', async () => {
+    rig.pd.injectFault({ method: 'GET', path: '/api/v2/stages', status: 503, times: 1 });
+    const failed = await get();
+    expect(failed.status).toBe(502);
+    expect(failed.body.error.code).toBe('pipedrive_api_error');
+    expect(failed.body.error.message).toContain('503');
+    expect((await get()).status).toBe(200);
+  });
+});
