@@ -10,6 +10,7 @@ import type { SmsPort } from './twilio/sms-port.js';
 import { createCompanyStore, type CompanyStore } from './companies/company-store.js';
 import { createAutomationStore, type AutomationStore } from './automations/automation-store.js';
 import { createDealEventRecorder, type DealEventRecorder } from './automations/record-deal-event.js';
+import { createReportService, type ReportService } from './reports/report-service.js';
 import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
 import { createInboundService, type InboundService } from './inbound/inbound-service.js';
@@ -37,6 +38,8 @@ export type AppContext = {
   inbound: InboundService;
   /** Stored inbound texts, read by the panel and reports. */
   inboundMessages: InboundStore;
+  /** Per-automation outcomes of a period (the settings page's reports). */
+  reports: ReportService;
 };
 
 export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>> & {
@@ -91,6 +94,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   );
   const inbound = createInboundService({ database, optOuts, twilio: config.twilio, logger, now: clock.now });
   const inboundMessages = createInboundStore(database);
+  const reports = createReportService(database);
   return {
     config,
     logger,
@@ -108,5 +112,6 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     outbox,
     inbound,
     inboundMessages,
+    reports,
   };
 }

@@ -3,6 +3,7 @@ import * as initial from './2026-11-27T1400-initial.js';
 import * as automationsOutbox from './2026-11-27T1500-automations-outbox.js';
 import * as inbound from './2026-11-27T1600-inbound.js';
 import * as consentByPhone from './2026-11-27T1700-consent-by-phone.js';
+import * as reports from './2026-11-27T1800-reports.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T1500-automations-outbox': automationsOutbox,
   '2026-11-27T1600-inbound': inbound,
   '2026-11-27T1700-consent-by-phone': consentByPhone,
+  '2026-11-27T1800-reports': reports,
 };

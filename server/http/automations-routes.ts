@@ -29,6 +29,10 @@ const previewBody = z.object({
   sample: z.object({ person: sampleEntity, deal: sampleEntity, user: sampleEntity, company: sampleEntity }).partial().optional(),
 });
 
+const reportQuery = z.object({
+  days: z.coerce.number().int('days must be a whole number').min(1, 'days must be 1 to 365').max(365, 'days must be 1 to 365').default(30),
+});
+
 function settingsView(company: CompanyProfile) {
   return {
     company: { id: company.id, name: company.name },
@@ -40,13 +44,13 @@ function settingsView(company: CompanyProfile) {
 
 /**
  * The settings page's API (SPEC §3): automations of the caller's company, the live template preview, settings, and the
- * pipelines and stages to choose from.
+ * pipelines and stages to choose from, and the reports.
  */
 export function createAutomationsRouter(ctx: AppContext): Router {
   const router = Router();
   const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
   const json = express.json({ limit: '32kb' });
-  router.use(['/api/automations', '/api/templates', '/api/settings', '/api/pipelines'], auth, json);
+  router.use(['/api/automations', '/api/templates', '/api/settings', '/api/pipelines', '/api/reports'], auth, json);
 
   const companyOf = async (req: Request) => {
     const company = await ctx.companies.find(req.caller!.companyId);
@@ -141,6 +145,16 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     const crm = await ctx.installations.crmForCaller(company.id, req.caller!.userId);
     const pipelines = await crm.listPipelines();
     res.set('cache-control', 'no-store').json({ pipelines });
+  });
+
+  // Reports: what became of the messages created in the last `days` days (default 30), per automation.
+  router.get('/api/reports', async (req, res) => {
+    const company = await companyOf(req);
+    const { days } = parseBody(reportQuery, req.query);
+    const until = new Date(ctx.clock.now());
+    const since = new Date(until.getTime() - days * 86_400_000);
+    const report = await ctx.reports.report(company.id, { since, until });
+    res.set('cache-control', 'no-store').json({ ...report, days });
   });
 
   router.post('/api/templates/preview', async (req, res) => {

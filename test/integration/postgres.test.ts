@@ -5,7 +5,7 @@ import { createPostgresSchema } from '../support/postgres.js';
 import { claimDueMessages } from '../../db/queue-queries.js';
 import { isForeignKeyViolation } from '../../db/database.js';
 import { parseDealWebhook } from '../../server/automations/deal-event.js';
-import { createRig, type Rig } from '../support/rig.js';
+import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
 let rig: Rig;
 let pgSchema: Awaited<ReturnType<typeof createPostgresSchema>>;
@@ -41,6 +41,10 @@ describe('the same code on PostgreSQL', () => {
     expect(rig.tw.messagesTo('+14155552671').map((m) => m.body)).toEqual(['Hi Ann\nReply STOP to opt out']);
     const { rows } = await admin.query(`SELECT state FROM ${schema}.outbound_messages`);
     expect(rows).toEqual([{ state: 'sent' }]);
+    // The reports' aggregates (COUNT DISTINCT over CASE, bigint counts) read the same on PostgreSQL.
+    await rig.tw.reply({ from: '+14155552671', to: FROM_NUMBER, body: 'Thanks!' });
+    const report = await rig.ctx.reports.report('1001', { since: new Date(Date.now() - 86_400_000), until: new Date(Date.now() + 1000) });
+    expect(report.rows).toEqual([expect.objectContaining({ name: 'Quote', exists: true, total: 1, sent: 1, replied: 1, skippedByReason: {} })]);
   });
 
   it('never hands the same row to two concurrent claimers', async () => {
