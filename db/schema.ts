@@ -20,6 +20,12 @@ export interface CompaniesTable {
   activity_type_key: string | null;
   provisioning_status: Defaulted<'pending' | 'complete' | 'needs_admin' | 'failed'>;
   provisioning_problems: Defaulted<string>;
+  /** The company's own Twilio account (null: the app's default account). */
+  twilio_account_sid: Defaulted<string | null>;
+  twilio_auth_token_sealed: Defaulted<string | null>;
+  twilio_from_number: Defaulted<string | null>;
+  twilio_messaging_service_sid: Defaulted<string | null>;
+  twilio_verified_at: Defaulted<string | null>;
   created_at: string;
   updated_at: string;
 }

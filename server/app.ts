@@ -5,6 +5,7 @@ import { AppError, httpStatusOf } from './errors.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { createOAuthRouter } from './http/oauth-routes.js';
 import { createAutomationsRouter } from './http/automations-routes.js';
+import { createTwilioAccountRouter } from './http/twilio-account-routes.js';
 import { createPipedriveWebhookRouter } from './http/pipedrive-webhook-routes.js';
 import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
 import { createTwilioInboundRouter } from './http/twilio-inbound-routes.js';
@@ -36,6 +37,8 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
 
   app.use(createHealthRouter(ctx));
   app.use(createOAuthRouter(ctx));
+  // Before the automations router, whose /api/settings prefix would otherwise authenticate these requests twice.
+  app.use(createTwilioAccountRouter(ctx));
   app.use(createAutomationsRouter(ctx));
   app.use(createPanelRouter(ctx));
   for (const router of options.extraRouters ?? []) app.use(router);

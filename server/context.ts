@@ -7,6 +7,7 @@ import { createInstallations, type Installations } from './pipedrive/installatio
 import { createProvisioner, type Provisioner } from './pipedrive/provisioning.js';
 import { createTwilioGateway } from './twilio/twilio-gateway.js';
 import type { SmsPort } from './twilio/sms-port.js';
+import { createSenderDirectory, type SenderDirectory } from './twilio/senders.js';
 import { createCompanyStore, type CompanyStore } from './companies/company-store.js';
 import { createAutomationStore, type AutomationStore } from './automations/automation-store.js';
 import { createDealEventRecorder, type DealEventRecorder } from './automations/record-deal-event.js';
@@ -28,6 +29,8 @@ export type AppContext = {
   installations: Installations;
   provisioner: Provisioner;
   sms: SmsPort;
+  /** Who texts for a company (its own Twilio account or the app's default) and who a webhook came from. */
+  senders: SenderDirectory;
   companies: CompanyStore;
   automations: AutomationStore;
   /** Records Pipedrive deal events with their outbox rows (group commit under load). */
@@ -74,6 +77,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     now: clock.now,
   });
   const sms = createTwilioGateway({ apiUrl: config.twilioApiUrl });
+  const senders = createSenderDirectory({ twilio: config.twilio, secrets, database });
   const companies = createCompanyStore(database);
   const automations = createAutomationStore(database, clock.now);
   const dealEvents = createDealEventRecorder(database);
@@ -88,11 +92,11 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
       logger,
       now: clock.now,
       appUrl: config.appUrl,
-      twilio: config.twilio,
+      senders,
     },
     overrides.outboxOptions,
   );
-  const inbound = createInboundService({ database, optOuts, twilio: config.twilio, logger, now: clock.now });
+  const inbound = createInboundService({ database, optOuts, senders, logger, now: clock.now });
   const inboundMessages = createInboundStore(database);
   const reports = createReportService(database);
   return {
@@ -105,6 +109,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     installations,
     provisioner,
     sms,
+    senders,
     companies,
     automations,
     dealEvents,

@@ -4,6 +4,7 @@ import * as automationsOutbox from './2026-11-27T1500-automations-outbox.js';
 import * as inbound from './2026-11-27T1600-inbound.js';
 import * as consentByPhone from './2026-11-27T1700-consent-by-phone.js';
 import * as reports from './2026-11-27T1800-reports.js';
+import * as companyTwilio from './2026-11-27T1900-company-twilio.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T1600-inbound': inbound,
   '2026-11-27T1700-consent-by-phone': consentByPhone,
   '2026-11-27T1800-reports': reports,
+  '2026-11-27T1900-company-twilio': companyTwilio,
 };

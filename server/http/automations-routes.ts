@@ -8,6 +8,7 @@ import type { CompanyProfile } from '../companies/company-store.js';
 import type { AutomationInput } from '../automations/automation-store.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
+import { twilioView } from './twilio-account-routes.js';
 
 const id = z.number().int().positive();
 const trigger = z.object({
@@ -29,16 +30,21 @@ const previewBody = z.object({
   sample: z.object({ person: sampleEntity, deal: sampleEntity, user: sampleEntity, company: sampleEntity }).partial().optional(),
 });
 
+const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its settings';
+
 const reportQuery = z.object({
   days: z.coerce.number().int('days must be a whole number').min(1, 'days must be 1 to 365').max(365, 'days must be 1 to 365').default(30),
 });
 
-function settingsView(company: CompanyProfile) {
+function settingsView(ctx: AppContext, company: CompanyProfile, canEdit: boolean) {
   return {
+    /** Whether the caller may change the settings (the page shows them read-only otherwise). */
+    canEdit,
     company: { id: company.id, name: company.name },
     settings: company.parsedSettings,
     helpTextDefault: defaultHelpText(company.name),
     provisioning: { status: company.provisioning_status, problems: JSON.parse(company.provisioning_problems) as unknown[] },
+    twilio: twilioView(ctx, company),
   };
 }
 
@@ -115,18 +121,12 @@ export function createAutomationsRouter(ctx: AppContext): Router {
 
   router.get('/api/settings', async (req, res) => {
     const company = await companyOf(req);
-    res.json(settingsView(company));
+    res.json(settingsView(ctx, company, await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId)));
   });
 
   router.patch('/api/settings', async (req, res) => {
     const company = await companyOf(req);
-    const installation = await ctx.database.db
-      .selectFrom('installations')
-      .select('is_admin')
-      .where('company_id', '=', company.id)
-      .where('user_id', '=', req.caller!.userId)
-      .executeTakeFirst();
-    if (installation?.is_admin !== 1) throw new ForbiddenError('Only a Pipedrive admin who installed the app can change its settings');
+    if (!(await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId))) throw new ForbiddenError(ONLY_ADMINS);
     const patch = parseBody(companySettingsPatchSchema, req.body);
     const next = companySettingsSchema.parse({ ...company.parsedSettings, ...patch });
     await ctx.companies.updateSettings(company.id, next, new Date(ctx.clock.now()).toISOString());
@@ -135,7 +135,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
       .map((a) => ({ automation: a, check: validateTemplate(a.template, { maxSegments: next.maxSegments }) }))
       .filter(({ check }) => !check.ok)
       .map(({ automation, check }) => ({ automationId: automation.id, name: automation.name, problems: check.problems.map((p) => p.message) }));
-    res.json({ ...settingsView({ ...company, parsedSettings: next }), warnings });
+    res.json({ ...settingsView(ctx, { ...company, parsedSettings: next }, true), warnings });
   });
 
   // The stages an automation can watch, grouped by pipeline, read live from Pipedrive (a stage added there a moment

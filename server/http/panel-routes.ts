@@ -19,7 +19,7 @@ export function createPanelRouter(ctx: AppContext): Router {
   const router = Router();
   const verify = createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now);
   const auth = requireCaller(verify);
-  const panel = createPanelService({ database: ctx.database, inbound: ctx.inboundMessages, optOuts: ctx.optOuts, twilio: ctx.config.twilio, now: ctx.clock.now });
+  const panel = createPanelService({ database: ctx.database, inbound: ctx.inboundMessages, optOuts: ctx.optOuts, senders: ctx.senders, now: ctx.clock.now });
 
   // The iframe pages: Pipedrive loads them with ?token=…; a page without a valid token is not shown.
   for (const [path, entry] of [

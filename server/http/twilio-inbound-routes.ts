@@ -29,7 +29,7 @@ export function createTwilioInboundRouter(ctx: AppContext): Router {
   const verify = createTwilioSignatureCheck(ctx);
 
   router.post('/webhooks/twilio/inbound', form, async (req, res) => {
-    const params = parseBody(inboundSchema, verify(req));
+    const params = parseBody(inboundSchema, await verify(req));
     const result = await ctx.inbound.receive({
       messageSid: params.MessageSid,
       accountSid: params.AccountSid,

@@ -16,7 +16,7 @@ export function createTwilioWebhookRouter(ctx: AppContext): Router {
   const verify = createTwilioSignatureCheck(ctx);
 
   router.post('/webhooks/twilio/status', form, async (req, res) => {
-    const params = verify(req);
+    const params = await verify(req);
     const sid = params.MessageSid ?? params.SmsSid;
     const status = (params.MessageStatus ?? params.SmsStatus ?? '').toLowerCase();
     if (!sid || !/^(SM|MM)[0-9a-fA-F]{32}$/.test(sid)) throw new BadRequestError('MessageSid is missing or malformed');

@@ -1,18 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
-import type { TwilioConfig } from '../config.js';
-import { defaultSender, type Sender } from '../twilio/senders.js';
-
-export type InboundAddress = { accountSid: string; to: string; messagingServiceSid: string | null };
-
-/**
- * The sender an inbound text arrived on. Only the default account exists today (its webhook signature was checked
- * with that account's token); a company's own account would be recognised here by its AccountSid.
- */
-export function receivingSender(address: InboundAddress, twilio: TwilioConfig | null): Sender | null {
-  const sender = defaultSender(twilio);
-  return sender && sender.account.accountSid === address.accountSid ? sender : null;
-}
+import type { ReceivingSender } from '../twilio/senders.js';
 
 export type Attribution = {
   /**
@@ -30,34 +18,38 @@ export type Attribution = {
 const NOBODY: Attribution = { how: 'none', companyId: null, dealId: null, personId: null, replyToMessageId: null };
 
 /**
- * R11: on a shared sender the company is the one that last texted the number through it, and deal and person
- * come from that same message. A number nobody texted belongs to the sender's only company when there is one;
- * with several, guessing would show one company's contact to another, so the text stays unattributed.
+ * R11: a company's own sender belongs to that company. On the shared sender the company is the one that last texted
+ * the number through it. Deal and person come from the latest message sent to the number on that sender. A number
+ * nobody texted belongs to the sender's only company when there is one; with several, guessing would show one
+ * company's contact to another, so the text stays unattributed.
  */
-export async function attributeInbound(db: Kysely<Schema>, sender: Sender | null, fromE164: string | null): Promise<Attribution> {
-  if (!sender || !fromE164) return NOBODY;
-  const latest = await db
+export async function attributeInbound(db: Kysely<Schema>, received: ReceivingSender | null, fromE164: string | null): Promise<Attribution> {
+  if (!received || !fromE164) return NOBODY;
+  const { sender, ownerCompanyId } = received;
+  let latestQuery = db
     .selectFrom('outbound_messages')
     .select(['id', 'company_id', 'deal_id', 'person_id'])
     .where('to_e164', '=', fromE164)
     .where('sender', '=', sender.key)
-    .where('sent_at', 'is not', null)
-    .orderBy('sent_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+    .where('sent_at', 'is not', null);
+  if (ownerCompanyId !== null) latestQuery = latestQuery.where('company_id', '=', ownerCompanyId);
+  const latest = await latestQuery.orderBy('sent_at', 'desc').limit(1).executeTakeFirst();
   if (latest) {
     return { how: 'conversation', companyId: latest.company_id, dealId: latest.deal_id, personId: latest.person_id, replyToMessageId: latest.id };
   }
-  const companies = await companiesOnSender(db, sender, 2);
+  const companies = await companiesOnSender(db, received, 2);
   if (companies.length === 1) return { ...NOBODY, how: 'phone_search', companyId: companies[0]! };
   return NOBODY;
 }
 
-/** Every company that texts through the sender; on the shared default sender that is every installed company. */
-export async function companiesOnSender(db: Kysely<Schema>, sender: Sender, limit?: number): Promise<string[]> {
-  // Companies cannot bring their own sender yet, so every sender the app knows is the shared default one.
-  if (!sender.shared) return [];
-  let query = db.selectFrom('companies').select('id').orderBy('id');
+/**
+ * Every company that texts through the sender: the owner of a company's own sender; on the app's shared sender,
+ * every installed company that has not brought its own account.
+ */
+export async function companiesOnSender(db: Kysely<Schema>, received: ReceivingSender, limit?: number): Promise<string[]> {
+  if (received.ownerCompanyId !== null) return [received.ownerCompanyId];
+  if (!received.sender.shared) return [];
+  let query = db.selectFrom('companies').select('id').where('twilio_account_sid', 'is', null).orderBy('id');
   if (limit !== undefined) query = query.limit(limit);
   return (await query.execute()).map((r) => r.id);
 }

@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import { parseCompanySettings, type CompanySettings } from '../companies/company-settings.js';
-import type { TwilioConfig } from '../config.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import type { Logger } from '../logger.js';
 import {
@@ -15,8 +14,8 @@ import {
   type InboundKind,
 } from '../messaging/index.js';
 import { enqueueJob } from '../outbox/jobs.js';
-import type { Sender } from '../twilio/senders.js';
-import { attributeInbound, companiesOnSender, receivingSender, type Attribution } from './attribution.js';
+import type { ReceivingSender, SenderDirectory } from '../twilio/senders.js';
+import { attributeInbound, companiesOnSender, type Attribution } from './attribution.js';
 import { supersedeConsentWrites } from './consent-writes.js';
 import type { InboundReplyJob } from './reply-job.js';
 
@@ -46,7 +45,7 @@ export type InboundResult = {
 export type InboundDeps = {
   database: Database;
   optOuts: OptOutList;
-  twilio: TwilioConfig | null;
+  senders: SenderDirectory;
   logger: Logger;
   now: () => number;
 };
@@ -65,7 +64,9 @@ export function createInboundService(deps: InboundDeps) {
 
   async function receive(sms: InboundSms): Promise<InboundResult> {
     const at = new Date(now()).toISOString();
-    const sender = receivingSender(sms, deps.twilio);
+    // The account and address the text arrived on: a company's own number, or the app's shared sender.
+    const received = await deps.senders.receiving(sms);
+    const sender = received?.sender ?? null;
     const from = sms.from.trim();
     const fromE164 = E164.test(from) ? from : null;
     const kind = classifyInbound(sms.body, sms.optOutType);
@@ -110,14 +111,14 @@ export function createInboundService(deps: InboundDeps) {
         return { id: earlier.id, duplicate: true, kind: earlier.kind, companyId: earlier.company_id, replies: [] };
       }
 
-      const attribution = await attributeInbound(trx, sender, fromE164);
+      const attribution = await attributeInbound(trx, received, fromE164);
       const company = attribution.companyId
         ? await trx.selectFrom('companies').select(['name', 'settings']).where('id', '=', attribution.companyId).executeTakeFirst()
         : undefined;
       const reply = keywordReply(kind, sms, parseCompanySettings(company?.settings), company?.name ?? null);
 
       const consent = kind === 'opt_out' ? 'opted_out' : kind === 'opt_in' ? 'granted' : null;
-      if (consent && fromE164 && sender) await applyConsentChange(trx, { consent, phoneE164: fromE164, sender, attribution, body: sms.body, at });
+      if (consent && fromE164 && received) await applyConsentChange(trx, { consent, phoneE164: fromE164, received, attribution, body: sms.body, at });
 
       let jobId: string | null = null;
       if (attribution.companyId) {
@@ -168,11 +169,12 @@ export function createInboundService(deps: InboundDeps) {
    */
   async function applyConsentChange(
     trx: Kysely<Schema>,
-    change: { consent: 'opted_out' | 'granted'; phoneE164: string; sender: Sender; attribution: Attribution; body: string; at: string },
+    change: { consent: 'opted_out' | 'granted'; phoneE164: string; received: ReceivingSender; attribution: Attribution; body: string; at: string },
   ): Promise<void> {
-    const { attribution, phoneE164, sender, at } = change;
+    const { attribution, phoneE164, received, at } = change;
+    const sender = received.sender;
     // A number no company can be told apart from: the sender blocks it for all of them (R8), so all of them record it.
-    const companies = attribution.companyId ? [attribution.companyId] : await companiesOnSender(trx, sender);
+    const companies = attribution.companyId ? [attribution.companyId] : await companiesOnSender(trx, received);
     for (const companyId of companies) {
       await optOuts.record(
         {

@@ -3,7 +3,6 @@ import type { Job, OutboundMessage } from '../../db/schema.js';
 import { claimDueJobs, claimDueMessages } from '../../db/queue-queries.js';
 import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
-import type { TwilioConfig } from '../config.js';
 import { InstallationRevokedError, NotFoundError, PipedriveApiError, SmsProviderError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
@@ -11,7 +10,7 @@ import { consentFromPerson } from '../consent/consent-field.js';
 import type { DealSnapshot } from '../automations/deal-event.js';
 import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
-import { defaultSender, type Sender } from '../twilio/senders.js';
+import type { Sender, SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
 import { enqueueJob, JobSkipped, runJob } from './jobs.js';
 import { escapeHtml } from '../html.js';
@@ -53,7 +52,7 @@ export type OutboxDeps = {
   logger: Logger;
   now: () => number;
   appUrl: string;
-  twilio: TwilioConfig | null;
+  senders: SenderDirectory;
 };
 
 export type OutboxWorker = ReturnType<typeof createOutboxWorker>;
@@ -127,7 +126,8 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
   async function processMessage(row: OutboundMessage, companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
     const company = await companyOf(row.company_id);
     if (!company) return finish(row, 'claimed', { state: 'cancelled', skip_reason: 'company_removed' });
-    const sender = defaultSender(deps.twilio);
+    // The company's own account when it has one, else the app's default; read at send time, like consent.
+    const sender = deps.senders.forCompany(company);
     if (!sender) return finish(row, 'claimed', { state: 'failed', error_code: 'no_sender', error_message: 'No Twilio sender is configured' });
 
     let crm: CrmPort;
@@ -351,9 +351,17 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       .where('sending_at', '<', iso(now() - options.sendingStaleMs))
       .limit(100)
       .execute();
-    const sender = defaultSender(deps.twilio);
     for (const row of stale) {
-      if (!sender) break;
+      // Look where the message went: the sender recorded on the row, whichever account that is today.
+      const company = await deps.companies.find(row.company_id);
+      const candidates = [company ? deps.senders.forCompany(company) : null, deps.senders.shared];
+      const sender = candidates.find((s) => s && s.key === row.sender) ?? null;
+      if (!sender) {
+        // The company has since replaced that account: its messages can no longer be looked up, and resending
+        // blindly could text the contact twice. Recorded, not retried.
+        await finish(row, 'sending', { state: 'failed', error_code: 'unconfirmed', error_message: 'the send was never confirmed and its Twilio account is no longer configured' });
+        continue;
+      }
       await reconcile(row, sender, { code: 'unconfirmed', message: 'the send was never confirmed (process stopped?)' });
     }
   }

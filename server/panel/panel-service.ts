@@ -4,10 +4,9 @@ import type { OutboundMessage } from '../../db/schema.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import { consentFromPerson } from '../consent/consent-field.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
-import type { TwilioConfig } from '../config.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
 import type { CrmDeal, CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
-import { defaultSender } from '../twilio/senders.js';
+import type { SenderDirectory } from '../twilio/senders.js';
 import type { InboundStore, PanelInbound } from '../inbound/inbound-store.js';
 
 export type PanelMessage =
@@ -102,7 +101,7 @@ export function createPanelService(deps: {
   database: Database;
   inbound: InboundStore;
   optOuts: OptOutList;
-  twilio: TwilioConfig | null;
+  senders: SenderDirectory;
   now: () => number;
   cacheMs?: number;
 }) {
@@ -136,7 +135,7 @@ export function createPanelService(deps: {
   }
 
   async function consentOf(company: CompanyProfile, person: CrmPerson | null) {
-    const sender = defaultSender(deps.twilio);
+    const sender = deps.senders.forCompany(company);
     const phone = person ? resolveDefaultPhone(person.phones) : null;
     const e164 = phone?.ok ? phone.e164 : null;
     const optedOut = e164 ? await deps.optOuts.isOptedOut(company.id, sender?.key ?? null, e164) : false;

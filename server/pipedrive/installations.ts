@@ -21,6 +21,8 @@ export type Installations = {
    * installed the app, else the company's best installation.
    */
   crmForCaller(companyId: string, userId: string): Promise<CrmPort>;
+  /** True when the user installed the app as a Pipedrive admin of the company: who may change its settings. */
+  isInstallingAdmin(companyId: string, userId: string): Promise<boolean>;
   /** Removes the user's installation; deletes the company's data when it was the last one. */
   uninstall(companyId: string, userId: string): Promise<{ removed: boolean; companyDeleted: boolean }>;
 };
@@ -214,6 +216,16 @@ export function createInstallations(deps: {
         if (!(error instanceof InstallationRevokedError)) throw error;
         return installations.crmFor(companyId);
       }
+    },
+
+    async isInstallingAdmin(companyId, userId) {
+      const row = await db
+        .selectFrom('installations')
+        .select('is_admin')
+        .where('company_id', '=', companyId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row?.is_admin === 1;
     },
 
     async uninstall(companyId, userId) {

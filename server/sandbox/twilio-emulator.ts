@@ -1,6 +1,12 @@
-// An HTTP emulator of the Twilio Messages API (v2010) plus a simulated phone. Used by sandbox mode and the
-// integration tests, which point the real `twilio` SDK at it through a RequestClient that rewrites the origin.
-// Wire details (form bodies, error JSON, signatures, keyword handling) follow ../../shared/reference/twilio.md.
+// An HTTP emulator of the Twilio REST API (v2010 Messages, Account and IncomingPhoneNumbers; Messaging v1
+// Services) plus a simulated phone. Used by sandbox mode and the integration tests, which point the real `twilio`
+// SDK at it through a RequestClient that rewrites the origin: api.twilio.com and messaging.twilio.com both land
+// here, so routes are told apart by path alone.
+// Wire details (form bodies, error JSON, signatures, keyword handling) follow ../../shared/reference/twilio.md;
+// the Account, IncomingPhoneNumber and Messaging Service shapes follow the JSON fields twilio@6.3.1 reads
+// (lib/rest/api/v2010/account.js, …/account/incomingPhoneNumber.js, lib/rest/messaging/v1/service.js) and the
+// example payloads of Twilio's API reference.
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import twilio from 'twilio';
 import { SegmentedMessage } from 'sms-segments-calculator';
@@ -40,25 +46,51 @@ export type MessageStatus =
 export interface TwilioAccount {
   sid: string;
   authToken: string;
+  friendlyName: string;
+  /** Reported by the Account resource only; the emulator does not refuse requests of a suspended account. */
+  status: 'active' | 'suspended' | 'closed';
+  type: 'Trial' | 'Full';
+  dateCreated: Date;
+}
+
+export interface PhoneNumberCapabilities {
+  voice: boolean;
+  sms: boolean;
+  mms: boolean;
+  fax: boolean;
 }
 
 export interface TwilioNumber {
+  /** `PN` + 32 hex, derived from account and number so the same seed gives the same sid after a restart. */
+  sid: string;
   accountSid: string;
   e164: string;
-  /** Where inbound messages to this number are POSTed (the app's inbound webhook). */
+  friendlyName: string;
+  /** Where inbound messages to this number are sent (the app's inbound webhook), with `smsMethod`. */
   smsUrl: string | null;
+  smsMethod: 'GET' | 'POST';
   messagingServiceSid: string | null;
+  capabilities: PhoneNumberCapabilities;
+  dateCreated: Date;
+  dateUpdated: Date;
 }
 
 export interface TwilioMessagingService {
   sid: string;
   accountSid: string;
+  friendlyName: string;
   numbers: string[];
   statusCallback: string | null;
-  /** Used for inbound messages when the number has no smsUrl of its own. */
   inboundRequestUrl: string | null;
+  /**
+   * Twilio's "defer to sender's webhook". True (the emulator's default, its behaviour before the flag existed):
+   * the number's smsUrl wins and `inboundRequestUrl` is used when the number has none. False: as Twilio
+   * documents, `inboundRequestUrl` receives every inbound message, and null there means inbound is disabled.
+   */
+  useInboundWebhookOnNumber: boolean;
   /** With Advanced Opt-Out the inbound webhook carries `OptOutType`. */
   advancedOptOut: boolean;
+  dateCreated: Date;
 }
 
 export interface TwilioMessage {
@@ -94,6 +126,8 @@ export interface InboxEntry {
 }
 
 export interface SignedPost {
+  /** GET when the number's SmsMethod is GET: the parameters then travel in `url`'s query, and are signed there. */
+  method: 'GET' | 'POST';
   url: string;
   params: Record<string, string>;
   signature: string;
@@ -217,39 +251,89 @@ export class TwilioEmulator {
 
   // ---------------------------------------------------------------- setup
 
-  addAccount(accountSid?: string, authToken?: string): TwilioAccount {
-    const account = { sid: accountSid ?? `AC${randomHex(16)}`, authToken: authToken ?? randomHex(16) };
+  addAccount(
+    accountSid?: string,
+    authToken?: string,
+    opts: { friendlyName?: string; type?: TwilioAccount['type']; status?: TwilioAccount['status'] } = {},
+  ): TwilioAccount {
+    const account: TwilioAccount = {
+      sid: accountSid ?? `AC${randomHex(16)}`,
+      authToken: authToken ?? randomHex(16),
+      // What Twilio names the first account of a new sign-up.
+      friendlyName: opts.friendlyName ?? 'My first Twilio account',
+      status: opts.status ?? 'active',
+      type: opts.type ?? 'Full',
+      dateCreated: new Date(this.now()),
+    };
     this.accountMap.set(account.sid, account);
-    return { ...account };
+    return cloneAccount(account);
   }
 
-  /** Gives an account a phone number; `smsUrl` is the "A message comes in" webhook of that number. */
-  addNumber(accountSid: string, e164: string, opts: { smsUrl?: string } = {}): TwilioNumber {
+  /**
+   * Gives an account a phone number; `smsUrl` is the "A message comes in" webhook of that number. Adding a number
+   * again replaces it (same account and number: same sid).
+   */
+  addNumber(
+    accountSid: string,
+    e164: string,
+    opts: {
+      smsUrl?: string;
+      smsMethod?: 'GET' | 'POST';
+      sid?: string;
+      friendlyName?: string;
+      capabilities?: Partial<PhoneNumberCapabilities>;
+    } = {},
+  ): TwilioNumber {
     if (!this.accountMap.has(accountSid)) throw new Error(`no account ${accountSid}`);
     if (!E164.test(e164)) throw new Error(`${e164} is not E.164`);
-    const number: TwilioNumber = { accountSid, e164, smsUrl: opts.smsUrl ?? null, messagingServiceSid: null };
+    if (opts.sid !== undefined && !/^PN[0-9a-fA-F]{32}$/.test(opts.sid)) throw new Error(`${opts.sid} is not a PN sid`);
+    const at = new Date(this.now());
+    const number: TwilioNumber = {
+      sid: opts.sid ?? numberSid(accountSid, e164),
+      accountSid,
+      e164,
+      friendlyName: opts.friendlyName ?? friendlyNumber(e164),
+      smsUrl: opts.smsUrl ?? null,
+      smsMethod: opts.smsMethod ?? 'POST',
+      messagingServiceSid: null,
+      capabilities: { voice: true, sms: true, mms: true, fax: false, ...opts.capabilities },
+      dateCreated: at,
+      dateUpdated: at,
+    };
     this.numberMap.set(e164, number);
-    return { ...number };
+    return cloneNumber(number);
   }
 
   setSmsUrl(e164: string, smsUrl: string | null): void {
     const number = this.numberMap.get(e164);
     if (!number) throw new Error(`no number ${e164}`);
     number.smsUrl = smsUrl;
+    number.dateUpdated = new Date(this.now());
   }
 
   addMessagingService(
     accountSid: string,
-    opts: { sid?: string; numbers?: string[]; statusCallback?: string; inboundRequestUrl?: string; advancedOptOut?: boolean } = {},
+    opts: {
+      sid?: string;
+      friendlyName?: string;
+      numbers?: string[];
+      statusCallback?: string;
+      inboundRequestUrl?: string;
+      useInboundWebhookOnNumber?: boolean;
+      advancedOptOut?: boolean;
+    } = {},
   ): TwilioMessagingService {
     if (!this.accountMap.has(accountSid)) throw new Error(`no account ${accountSid}`);
     const service: TwilioMessagingService = {
       sid: opts.sid ?? `MG${randomHex(16)}`,
       accountSid,
+      friendlyName: opts.friendlyName ?? 'Messaging Service',
       numbers: [...(opts.numbers ?? [])],
       statusCallback: opts.statusCallback ?? null,
       inboundRequestUrl: opts.inboundRequestUrl ?? null,
+      useInboundWebhookOnNumber: opts.useInboundWebhookOnNumber ?? true,
       advancedOptOut: opts.advancedOptOut ?? false,
+      dateCreated: new Date(this.now()),
     };
     for (const e164 of service.numbers) {
       const number = this.numberMap.get(e164);
@@ -257,7 +341,7 @@ export class TwilioEmulator {
       number.messagingServiceSid = service.sid;
     }
     this.serviceMap.set(service.sid, service);
-    return { ...service, numbers: [...service.numbers] };
+    return cloneService(service);
   }
 
   /** Makes automatic status progression end in failure for one recipient (e.g. undelivered 30003). */
@@ -278,7 +362,18 @@ export class TwilioEmulator {
   // ---------------------------------------------------------------- inspection
 
   accounts(): TwilioAccount[] {
-    return [...this.accountMap.values()].map((a) => ({ ...a }));
+    return [...this.accountMap.values()].map(cloneAccount);
+  }
+  /** Phone numbers in the order they were added, optionally only one account's. */
+  numbers(accountSid?: string): TwilioNumber[] {
+    return [...this.numberMap.values()].filter((n) => accountSid === undefined || n.accountSid === accountSid).map(cloneNumber);
+  }
+  number(e164: string): TwilioNumber | undefined {
+    const n = this.numberMap.get(e164);
+    return n ? cloneNumber(n) : undefined;
+  }
+  messagingServices(): TwilioMessagingService[] {
+    return [...this.serviceMap.values()].map(cloneService);
   }
   /** Every message (outbound, TwiML replies and inbound), oldest first. */
   messages(): TwilioMessage[] {
@@ -413,9 +508,9 @@ export class TwilioEmulator {
     const inbound = this.messageList.find((m) => m.sid === sid && m.direction === 'inbound');
     if (inbound) inbound.params = { ...params };
 
-    const url = number.smsUrl ?? service?.inboundRequestUrl ?? null;
-    if (!url) return { messageSid: sid, status: null, twiml: '', keyword, params };
-    const post = await this.signedPost(number.accountSid, url, params);
+    const target = inboundTarget(number, service);
+    if (!target) return { messageSid: sid, status: null, twiml: '', keyword, params };
+    const post = await this.signedPost(number.accountSid, target.url, params, target.method);
     this.inboundLog.push({ ...post, messageSid: sid });
     if (post.status >= 200 && post.status < 300) {
       for (const m of parseTwimlMessages(post.body)) {
@@ -469,6 +564,36 @@ export class TwilioEmulator {
         if (!message) throw notFound(req.path);
         return sendJson(res, 200, this.resource(message), common);
       }
+
+      const accountPath = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/.exec(req.path);
+      if (accountPath?.[1] && req.method === 'GET') {
+        return sendJson(res, 200, accountResource(this.authenticate(req, accountPath[1])), common);
+      }
+      const numberList = /^\/2010-04-01\/Accounts\/([^/]+)\/IncomingPhoneNumbers\.json$/.exec(req.path);
+      if (numberList?.[1] && req.method === 'GET') {
+        const account = this.authenticate(req, numberList[1]);
+        return sendJson(res, 200, this.listNumbers(account, req), common);
+      }
+      const numberOne = /^\/2010-04-01\/Accounts\/([^/]+)\/IncomingPhoneNumbers\/([^/]+)\.json$/.exec(req.path);
+      if (numberOne?.[1] && numberOne[2] && (req.method === 'GET' || req.method === 'POST')) {
+        const account = this.authenticate(req, numberOne[1]);
+        const number = [...this.numberMap.values()].find((n) => n.sid === numberOne[2] && n.accountSid === account.sid);
+        if (!number) throw notFound(req.path);
+        if (req.method === 'POST') this.updateNumber(number, (req.body ?? {}) as Record<string, string | string[]>);
+        return sendJson(res, 200, numberResource(number), common);
+      }
+
+      // Messaging v1 lives on messaging.twilio.com; with every host rewritten to this origin, its `/v1/Services/MG…`
+      // paths cannot collide with the 2010 API. Other products' `/v1/Services` (Verify VA…, Chat IS…) answer 404.
+      const servicePath = /^\/v1\/Services\/([^/]+)$/.exec(req.path);
+      if (servicePath?.[1] && req.method === 'GET') {
+        // No account in the path: the Basic-auth username names the account, and a service of another
+        // account is indistinguishable from a missing one.
+        const account = this.authenticateAny(req);
+        const service = this.serviceMap.get(servicePath[1]);
+        if (!service || service.accountSid !== account.sid) throw notFound(req.path);
+        return sendJson(res, 200, serviceResource(service), common);
+      }
       throw notFound(req.path);
     } catch (err) {
       if (err instanceof TwilioError) {
@@ -479,13 +604,66 @@ export class TwilioEmulator {
     }
   }
 
+  /** The account named in the path, which the Basic-auth credentials must be the sid and token of. */
   private authenticate(req: EmulatorRequest, accountSid: string): TwilioAccount {
-    const creds = parseBasicAuth(req.headers.authorization);
-    const account = this.accountMap.get(accountSid);
-    if (!creds || !account || creds.user !== account.sid || creds.password !== account.authToken) {
-      throw new TwilioError(401, 20003, 'Authenticate', { 'www-authenticate': 'Basic realm="Twilio API"' });
-    }
+    const account = this.authenticateAny(req);
+    if (account.sid !== accountSid) throw unauthenticated();
     return account;
+  }
+
+  /** The account whose sid and token the Basic-auth credentials are (Messaging v1 paths carry no account). */
+  private authenticateAny(req: EmulatorRequest): TwilioAccount {
+    const creds = parseBasicAuth(req.headers.authorization);
+    const account = creds ? this.accountMap.get(creds.user) : undefined;
+    if (!creds || !account || creds.password !== account.authToken) throw unauthenticated();
+    return account;
+  }
+
+  /**
+   * `IncomingPhoneNumbers.json`: the account's numbers only, filtered as Twilio documents (PhoneNumber: "partial
+   * numbers and '*' as a wildcard for any digit"; FriendlyName: exact), in the 2010 list envelope.
+   */
+  private listNumbers(account: TwilioAccount, req: EmulatorRequest): Record<string, unknown> {
+    const q = req.query;
+    const pattern = q.PhoneNumber !== undefined && q.PhoneNumber !== '' ? phoneNumberPattern(q.PhoneNumber) : null;
+    const all = [...this.numberMap.values()]
+      .filter((n) => n.accountSid === account.sid)
+      .filter((n) => pattern === null || pattern.test(n.e164))
+      .filter((n) => q.FriendlyName === undefined || n.friendlyName === q.FriendlyName);
+    // Every emulated number is Twilio-owned, none is a hosted number.
+    if (q.Origin !== undefined && q.Origin !== 'twilio') all.length = 0;
+    return listEnvelope({
+      all,
+      query: q,
+      base: `${API}/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
+      filterKeys: ['Beta', 'FriendlyName', 'PhoneNumber', 'Origin'],
+      key: 'incoming_phone_numbers',
+      requestUri: req.raw.url,
+      render: numberResource,
+    });
+  }
+
+  /**
+   * Applies an IncomingPhoneNumber update. SmsUrl, SmsMethod and FriendlyName change the emulator's state (SmsUrl
+   * routes later `reply()`s); the other update parameters (voice, fallback, trunk…) are accepted and ignored.
+   * Everything is validated before anything changes, as one request either applies or fails.
+   */
+  private updateNumber(number: TwilioNumber, form: Record<string, string | string[]>): void {
+    const p = (key: string): string | undefined => {
+      const v = form[key];
+      return Array.isArray(v) ? v[v.length - 1] : v;
+    };
+    const smsUrl = p('SmsUrl');
+    const smsMethod = p('SmsMethod');
+    const friendlyName = p('FriendlyName');
+    // An empty SmsUrl is how the API clears the webhook.
+    if (smsUrl !== undefined && smsUrl !== '' && !isWebhookUrl(smsUrl)) throw new TwilioError(400, 21402, 'Invalid Url');
+    const method = smsMethod?.toUpperCase();
+    if (method !== undefined && method !== 'GET' && method !== 'POST') throw new TwilioError(400, 21403, 'Invalid Method');
+    if (smsUrl !== undefined) number.smsUrl = smsUrl === '' ? null : smsUrl;
+    if (method === 'GET' || method === 'POST') number.smsMethod = method;
+    if (friendlyName !== undefined) number.friendlyName = friendlyName;
+    number.dateUpdated = new Date(this.now());
   }
 
   private createMessage(account: TwilioAccount, form: Record<string, string | string[]>): TwilioMessage {
@@ -569,8 +747,6 @@ export class TwilioEmulator {
 
   private listMessages(account: TwilioAccount, req: EmulatorRequest): Record<string, unknown> {
     const q = req.query;
-    const pageSize = Math.min(Math.max(Number(q.PageSize) || 50, 1), 1000);
-    const page = Math.max(Number(q.Page) || 0, 0);
     const sentOn = q.DateSent;
     const after = q['DateSent>'];
     const before = q['DateSent<'];
@@ -587,33 +763,15 @@ export class TwilioEmulator {
         return true;
       })
       .sort((a, b) => b.dateCreated.getTime() - a.dateCreated.getTime());
-    const items = all.slice(page * pageSize, (page + 1) * pageSize);
-    const base = `${API}/Accounts/${account.sid}/Messages.json`;
-    const filters = new URLSearchParams();
-    for (const key of ['To', 'From', 'DateSent', 'DateSent>', 'DateSent<']) {
-      const v = q[key];
-      if (v !== undefined) filters.set(key, v);
-    }
-    const pageUri = (n: number, token?: string): string => {
-      const params = new URLSearchParams(filters);
-      params.set('PageSize', String(pageSize));
-      params.set('Page', String(n));
-      if (token) params.set('PageToken', token);
-      return `${base}?${params.toString()}`;
-    };
-    const last = items[items.length - 1];
-    const hasNext = (page + 1) * pageSize < all.length;
-    return {
-      end: page * pageSize + Math.max(items.length - 1, 0),
-      first_page_uri: pageUri(0),
-      messages: items.map((m) => this.resource(m)),
-      next_page_uri: hasNext && last ? pageUri(page + 1, `PA${last.sid}`) : null,
-      page,
-      page_size: pageSize,
-      previous_page_uri: page > 0 ? pageUri(page - 1) : null,
-      start: page * pageSize,
-      uri: req.raw.url ?? base,
-    };
+    return listEnvelope({
+      all,
+      query: q,
+      base: `${API}/Accounts/${account.sid}/Messages.json`,
+      filterKeys: ['To', 'From', 'DateSent', 'DateSent>', 'DateSent<'],
+      key: 'messages',
+      requestUri: req.raw.url,
+      render: (m) => this.resource(m),
+    });
   }
 
   /** The v2010 snake_case message resource. */
@@ -701,9 +859,28 @@ export class TwilioEmulator {
     void tracked.finally(() => this.pending.delete(tracked));
   }
 
-  private async signedPost(accountSid: string, url: string, params: Record<string, string>): Promise<SignedPost> {
+  private async signedPost(
+    accountSid: string,
+    url: string,
+    params: Record<string, string>,
+    method: 'GET' | 'POST' = 'POST',
+  ): Promise<SignedPost> {
     const account = this.accountMap.get(accountSid);
     if (!account) throw new Error(`no account ${accountSid}`);
+    const headers: Record<string, string> = {
+      'user-agent': 'TwilioProxy/1.1',
+      'i-twilio-idempotency-token': randomHex(16),
+      accept: '*/*',
+    };
+    if (method === 'GET') {
+      // A GET webhook carries the parameters in the query string, and Twilio signs the full URL with no body params.
+      const target = new URL(url);
+      for (const [k, v] of Object.entries(params)) target.searchParams.append(k, v);
+      const full = target.toString();
+      const signature = twilio.getExpectedTwilioSignature(account.authToken, full, {});
+      const result = await deliver(this.fetchImpl, full, { method: 'GET', headers: { ...headers, 'x-twilio-signature': signature } }, CALLBACK_TIMEOUT_MS);
+      return { method, url: full, params, signature, ...result, at: new Date(this.now()) };
+    }
     // The real SDK's algorithm, so the app's validation is checked against Twilio's, not against ours.
     const signature = twilio.getExpectedTwilioSignature(account.authToken, url, params);
     const result = await deliver(this.fetchImpl, url, {
@@ -711,13 +888,11 @@ export class TwilioEmulator {
       headers: {
         'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
         'x-twilio-signature': signature,
-        'user-agent': 'TwilioProxy/1.1',
-        'i-twilio-idempotency-token': randomHex(16),
-        accept: '*/*',
+        ...headers,
       },
       body: new URLSearchParams(params).toString(),
     }, CALLBACK_TIMEOUT_MS);
-    return { url, params, signature, ...result, at: new Date(this.now()) };
+    return { method, url, params, signature, ...result, at: new Date(this.now()) };
   }
 
   private toInbox(phone: string, entry: InboxEntry): void {
@@ -760,6 +935,10 @@ function errorBody(code: number, message: string, status: number): Record<string
 
 function notFound(path: string): TwilioError {
   return new TwilioError(404, 20404, `The requested resource ${path} was not found`);
+}
+
+function unauthenticated(): TwilioError {
+  return new TwilioError(401, 20003, 'Authenticate', { 'www-authenticate': 'Basic realm="Twilio API"' });
 }
 
 function defaultCode(status: number): number {
@@ -849,5 +1028,254 @@ function cloneMessage(m: TwilioMessage): TwilioMessage {
     dateCreated: new Date(m.dateCreated),
     dateUpdated: new Date(m.dateUpdated),
     dateSent: m.dateSent ? new Date(m.dateSent) : null,
+  };
+}
+
+function cloneAccount(a: TwilioAccount): TwilioAccount {
+  return { ...a, dateCreated: new Date(a.dateCreated) };
+}
+
+function cloneNumber(n: TwilioNumber): TwilioNumber {
+  return { ...n, capabilities: { ...n.capabilities }, dateCreated: new Date(n.dateCreated), dateUpdated: new Date(n.dateUpdated) };
+}
+
+function cloneService(s: TwilioMessagingService): TwilioMessagingService {
+  return { ...s, numbers: [...s.numbers], dateCreated: new Date(s.dateCreated) };
+}
+
+// ------------------------------------------------------------------ Account, IncomingPhoneNumber, Messaging Service
+
+/**
+ * Where an inbound message to `number` is sent. A number in a Messaging Service follows the service unless the
+ * service defers to the sender's webhook (`use_inbound_webhook_on_number`); see TwilioMessagingService.
+ */
+function inboundTarget(number: TwilioNumber, service: TwilioMessagingService | undefined): { url: string; method: 'GET' | 'POST' } | null {
+  if (service && !service.useInboundWebhookOnNumber) {
+    return service.inboundRequestUrl ? { url: service.inboundRequestUrl, method: 'POST' } : null;
+  }
+  if (number.smsUrl) return { url: number.smsUrl, method: number.smsMethod };
+  return service?.inboundRequestUrl ? { url: service.inboundRequestUrl, method: 'POST' } : null;
+}
+
+/** `Thu, 30 Jul 2015 23:19:04 +0000`, the v2010 date format (the SDK parses it as `ddd, DD MMM YYYY HH:mm:ss [+0000]`). */
+function rfc2822(d: Date): string {
+  return d.toUTCString().replace(/GMT$/, '+0000');
+}
+
+/** `2015-07-30T20:12:31Z`, the date format of the v1 product APIs (no milliseconds). */
+function iso8601(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A `PN` sid that, like Twilio's, never changes while the account holds the number, and survives a sandbox restart. */
+function numberSid(accountSid: string, e164: string): string {
+  return `PN${createHash('sha256').update(`${accountSid}|${e164}`).digest('hex').slice(0, 32)}`;
+}
+
+/** Twilio's default FriendlyName of a purchased number: the national format for NANP numbers, else the E.164. */
+function friendlyNumber(e164: string): string {
+  const nanp = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
+  return nanp ? `(${nanp[1]}) ${nanp[2]}-${nanp[3]}` : e164;
+}
+
+function numberType(e164: string): 'local' | 'toll-free' {
+  return /^\+18(00|33|44|55|66|77|88)\d{7}$/.test(e164) ? 'toll-free' : 'local';
+}
+
+/**
+ * The PhoneNumber list filter. Twilio documents "You can specify partial numbers and use '*' as a wildcard for any
+ * digit", so the pattern may match anywhere in the E.164 number.
+ */
+function phoneNumberPattern(value: string): RegExp {
+  const source = [...value].map((c) => (c === '*' ? '\\d' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(source);
+}
+
+/** SmsUrl must be an absolute http(s) URL (error 21402 otherwise). */
+function isWebhookUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The 2010 API list envelope. `PageSize` defaults to 50 (max 1000); `Page` numbers the page; `PageToken` (`PA` +
+ * the sid of the previous page's last record, which is what next_page_uri carries) is honoured as a cursor, so a
+ * record added between two page requests neither repeats nor disappears.
+ */
+function listEnvelope<T extends { sid: string }>(opts: {
+  all: T[];
+  query: Record<string, string>;
+  base: string;
+  filterKeys: string[];
+  key: string;
+  requestUri: string | undefined;
+  render: (item: T) => Record<string, unknown>;
+}): Record<string, unknown> {
+  const q = opts.query;
+  const pageSize = Math.min(Math.max(Number(q.PageSize) || 50, 1), 1000);
+  const page = Math.max(Number(q.Page) || 0, 0);
+  const afterSid = q.PageToken?.startsWith('PA') ? q.PageToken.slice(2) : undefined;
+  const cursor = afterSid === undefined ? -1 : opts.all.findIndex((x) => x.sid === afterSid);
+  const offset = cursor >= 0 ? cursor + 1 : page * pageSize;
+  const items = opts.all.slice(offset, offset + pageSize);
+  const filters = new URLSearchParams();
+  for (const key of opts.filterKeys) {
+    const v = q[key];
+    if (v !== undefined) filters.set(key, v);
+  }
+  const pageUri = (n: number, token?: string): string => {
+    const params = new URLSearchParams(filters);
+    params.set('PageSize', String(pageSize));
+    params.set('Page', String(n));
+    if (token) params.set('PageToken', token);
+    return `${opts.base}?${params.toString()}`;
+  };
+  const last = items[items.length - 1];
+  const hasNext = offset + items.length < opts.all.length;
+  const start = page * pageSize;
+  return {
+    end: start + Math.max(items.length - 1, 0),
+    first_page_uri: pageUri(0),
+    [opts.key]: items.map(opts.render),
+    next_page_uri: hasNext && last ? pageUri(page + 1, `PA${last.sid}`) : null,
+    page,
+    page_size: pageSize,
+    previous_page_uri: page > 0 ? pageUri(page - 1) : null,
+    start,
+    uri: opts.requestUri ?? pageUri(page),
+  };
+}
+
+/**
+ * The v2010 Account resource. `auth_token` is part of it on the real API too (documented as PII, and read by the
+ * SDK as `authToken`); it only ever goes to a caller that authenticated with that very token.
+ */
+function accountResource(a: TwilioAccount): Record<string, unknown> {
+  const sub = (path: string): string => `${API}/Accounts/${a.sid}/${path}`;
+  return {
+    auth_token: a.authToken,
+    date_created: rfc2822(a.dateCreated),
+    date_updated: rfc2822(a.dateCreated),
+    friendly_name: a.friendlyName,
+    // A main account is its own owner; the emulator has no subaccounts.
+    owner_account_sid: a.sid,
+    sid: a.sid,
+    status: a.status,
+    subresource_uris: {
+      available_phone_numbers: sub('AvailablePhoneNumbers.json'),
+      calls: sub('Calls.json'),
+      conferences: sub('Conferences.json'),
+      incoming_phone_numbers: sub('IncomingPhoneNumbers.json'),
+      notifications: sub('Notifications.json'),
+      outgoing_caller_ids: sub('OutgoingCallerIds.json'),
+      recordings: sub('Recordings.json'),
+      transcriptions: sub('Transcriptions.json'),
+      addresses: sub('Addresses.json'),
+      signing_keys: sub('SigningKeys.json'),
+      connect_apps: sub('ConnectApps.json'),
+      sip: sub('SIP.json'),
+      authorized_connect_apps: sub('AuthorizedConnectApps.json'),
+      usage: sub('Usage.json'),
+      keys: sub('Keys.json'),
+      applications: sub('Applications.json'),
+      short_codes: sub('SMS/ShortCodes.json'),
+      queues: sub('Queues.json'),
+      messages: sub('Messages.json'),
+      balance: sub('Balance.json'),
+    },
+    type: a.type,
+    uri: `${API}/Accounts/${a.sid}.json`,
+  };
+}
+
+/**
+ * The v2010 IncomingPhoneNumber resource. Unset URLs read as "" the way Twilio's examples show them; the
+ * compliance and emergency fields are those of a plain number with none configured.
+ */
+function numberResource(n: TwilioNumber): Record<string, unknown> {
+  return {
+    account_sid: n.accountSid,
+    address_requirements: 'none',
+    address_sid: null,
+    api_version: '2010-04-01',
+    beta: false,
+    capabilities: { ...n.capabilities },
+    date_created: rfc2822(n.dateCreated),
+    date_updated: rfc2822(n.dateUpdated),
+    emergency_status: 'Inactive',
+    emergency_address_sid: null,
+    emergency_address_status: 'unregistered',
+    friendly_name: n.friendlyName,
+    identity_sid: null,
+    origin: 'twilio',
+    phone_number: n.e164,
+    sid: n.sid,
+    sms_application_sid: '',
+    sms_fallback_method: 'POST',
+    sms_fallback_url: '',
+    sms_method: n.smsMethod,
+    sms_url: n.smsUrl ?? '',
+    status_callback: '',
+    status_callback_method: 'POST',
+    trunk_sid: null,
+    uri: `${API}/Accounts/${n.accountSid}/IncomingPhoneNumbers/${n.sid}.json`,
+    voice_application_sid: '',
+    voice_caller_id_lookup: false,
+    voice_fallback_method: 'POST',
+    voice_fallback_url: '',
+    voice_method: 'POST',
+    voice_url: '',
+    bundle_sid: null,
+    voice_receive_mode: 'voice',
+    status: 'in-use',
+    type: numberType(n.e164),
+  };
+}
+
+/**
+ * The Messaging v1 Service resource. Absolute `url`/`links` on messaging.twilio.com as the real API returns them
+ * (the app's origin-rewriting client sends follow-ups here anyway). Settings the emulator does not model report
+ * the defaults of a service created in the Console.
+ */
+function serviceResource(s: TwilioMessagingService): Record<string, unknown> {
+  const url = `https://messaging.twilio.com/v1/Services/${s.sid}`;
+  return {
+    account_sid: s.accountSid,
+    sid: s.sid,
+    date_created: iso8601(s.dateCreated),
+    date_updated: iso8601(s.dateCreated),
+    friendly_name: s.friendlyName,
+    inbound_request_url: s.inboundRequestUrl,
+    inbound_method: 'POST',
+    fallback_url: null,
+    fallback_method: 'POST',
+    status_callback: s.statusCallback,
+    // The emulator keeps a recipient on the number it first heard from (pickSender).
+    sticky_sender: true,
+    mms_converter: true,
+    smart_encoding: true,
+    fallback_to_long_code: true,
+    scan_message_content: 'inherit',
+    area_code_geomatch: true,
+    validity_period: 36000,
+    synchronous_validation: true,
+    usecase: 'undeclared',
+    us_app_to_person_registered: false,
+    use_inbound_webhook_on_number: s.useInboundWebhookOnNumber,
+    links: {
+      phone_numbers: `${url}/PhoneNumbers`,
+      short_codes: `${url}/ShortCodes`,
+      alpha_senders: `${url}/AlphaSenders`,
+      messages: `${url}/Messages`,
+      us_app_to_person: `${url}/Compliance/Usa2p`,
+      us_app_to_person_usecases: `${url}/Compliance/Usa2p/Usecases`,
+      channel_senders: `${url}/ChannelSenders`,
+      destination_alpha_senders: `${url}/DestinationAlphaSenders`,
+    },
+    url,
   };
 }

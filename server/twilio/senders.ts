@@ -1,4 +1,7 @@
+import type { Database } from '../../db/database.js';
+import type { Company } from '../../db/schema.js';
 import type { TwilioConfig } from '../config.js';
+import type { SecretBox } from '../security/crypto.js';
 import type { SmsAccount } from './sms-port.js';
 
 /** Who sends a company's texts: the account, and the number or Messaging Service it sends from. */
@@ -12,6 +15,22 @@ export type Sender = {
   shared: boolean;
 };
 
+/** Where an inbound text (or a status callback) arrived: the account Twilio names and the receiving address. */
+export type InboundAddress = { accountSid: string; to: string; messagingServiceSid: string | null };
+
+/** The sender a text arrived on; `ownerCompanyId` is set when it is one company's own (R11: that company owns it). */
+export type ReceivingSender = { sender: Sender; ownerCompanyId: string | null };
+
+export type SenderDirectory = {
+  /** The app's default account, shared by every company without its own; null when none is configured. */
+  readonly shared: Sender | null;
+  /** The company's own account when it set one, else the app's default; null when neither exists. */
+  forCompany(company: Pick<Company, 'twilio_account_sid' | 'twilio_auth_token_sealed' | 'twilio_from_number' | 'twilio_messaging_service_sid'>): Sender | null;
+  receiving(address: InboundAddress): Promise<ReceivingSender | null>;
+  /** Every auth token that may have signed a webhook naming this account: the default's and companies' own. */
+  authTokensFor(accountSid: string): Promise<string[]>;
+};
+
 export function defaultSender(twilio: TwilioConfig | null): Sender | null {
   if (!twilio) return null;
   return {
@@ -23,7 +42,58 @@ export function defaultSender(twilio: TwilioConfig | null): Sender | null {
   };
 }
 
-/** The auth token that signs webhooks of an account we know, or null for a stranger. */
-export function authTokenFor(accountSid: string, twilio: TwilioConfig | null): string | null {
-  return twilio && twilio.accountSid === accountSid ? twilio.authToken : null;
+/**
+ * The app's senders: the default account from the environment (shared by every company without its own) and the
+ * accounts companies bring (SPEC §3), whose auth tokens are stored sealed and opened only when used.
+ */
+export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secrets: SecretBox; database: Database }): SenderDirectory {
+  const shared = defaultSender(deps.twilio);
+
+  const ownSender = (company: Parameters<SenderDirectory['forCompany']>[0]): Sender | null => {
+    if (!company.twilio_account_sid || !company.twilio_auth_token_sealed) return null;
+    const from = company.twilio_from_number;
+    const messagingServiceSid = company.twilio_messaging_service_sid;
+    return {
+      account: { accountSid: company.twilio_account_sid, authToken: deps.secrets.open(company.twilio_auth_token_sealed) },
+      from,
+      messagingServiceSid,
+      key: messagingServiceSid ?? from ?? company.twilio_account_sid,
+      shared: false,
+    };
+  };
+
+  const companiesOfAccount = (accountSid: string) =>
+    deps.database.db
+      .selectFrom('companies')
+      .select(['id', 'twilio_account_sid', 'twilio_auth_token_sealed', 'twilio_from_number', 'twilio_messaging_service_sid'])
+      .where('twilio_account_sid', '=', accountSid)
+      .orderBy('id')
+      .execute();
+
+  return {
+    shared,
+    forCompany: (company) => ownSender(company) ?? shared,
+
+    async receiving(address) {
+      // A company's own number or Messaging Service first: it may even live in the default account.
+      for (const company of await companiesOfAccount(address.accountSid)) {
+        const matches = company.twilio_messaging_service_sid
+          ? company.twilio_messaging_service_sid === address.messagingServiceSid
+          : company.twilio_from_number === address.to;
+        const sender = matches ? ownSender(company) : null;
+        if (sender) return { sender, ownerCompanyId: company.id };
+      }
+      if (shared && shared.account.accountSid === address.accountSid) return { sender: shared, ownerCompanyId: null };
+      return null;
+    },
+
+    async authTokensFor(accountSid) {
+      const tokens = new Set<string>();
+      if (shared?.account.accountSid === accountSid) tokens.add(shared.account.authToken);
+      for (const company of await companiesOfAccount(accountSid)) {
+        if (company.twilio_auth_token_sealed) tokens.add(deps.secrets.open(company.twilio_auth_token_sealed));
+      }
+      return [...tokens];
+    },
+  };
 }

@@ -72,6 +72,44 @@ export function createTwilioGateway(options: { apiUrl: string }): SmsPort {
         throw translate(error);
       }
     },
+    async checkSender(account, sender) {
+      const client = clientFor(account);
+      try {
+        const found = await client.api.v2010.accounts(account.accountSid).fetch();
+        if (found.status !== 'active') {
+          return { ok: false, reason: 'account_inactive', message: `The Twilio account ${account.accountSid} is ${found.status}.` };
+        }
+      } catch (error) {
+        const translated = translate(error);
+        if (translated.status === 401 || translated.status === 403 || translated.status === 404) {
+          return { ok: false, reason: 'credentials_refused', message: 'Twilio refused this Account SID and Auth Token.' };
+        }
+        throw translated;
+      }
+      try {
+        if (sender.messagingServiceSid !== undefined) {
+          const service = await client.messaging.v1.services(sender.messagingServiceSid).fetch();
+          return { ok: true, inboundUrl: service.useInboundWebhookOnNumber ? null : (service.inboundRequestUrl ?? null), numberSid: null };
+        }
+        const numbers = await client.incomingPhoneNumbers.list({ phoneNumber: sender.from, limit: 50 });
+        const number = numbers.find((n) => n.phoneNumber === sender.from);
+        if (!number) return { ok: false, reason: 'sender_not_found', message: `${sender.from} is not a number of this Twilio account.` };
+        return { ok: true, inboundUrl: number.smsUrl || null, numberSid: number.sid };
+      } catch (error) {
+        const translated = translate(error);
+        if (translated.status === 404) {
+          return { ok: false, reason: 'sender_not_found', message: `${sender.messagingServiceSid ?? sender.from} is not in this Twilio account.` };
+        }
+        throw translated;
+      }
+    },
+    async setInboundUrl(account, numberSid, url) {
+      try {
+        await clientFor(account).incomingPhoneNumbers(numberSid).update({ smsUrl: url, smsMethod: 'POST' });
+      } catch (error) {
+        throw translate(error);
+      }
+    },
     validateSignature(authToken, signature, url, params) {
       return twilio.validateRequest(authToken, signature, url, params);
     },

@@ -209,7 +209,10 @@ describe('company settings', () => {
     expect((await rig.install(rig.demo.salesUserId)).status).toBe(200);
     const sales = await rig.jwt({ userId: rig.demo.salesUserId, companyId: rig.demo.companyId });
     expect((await patch({ keywordReplies: 'provider' }, sales)).status).toBe(403);
-    expect((await api().get('/api/settings').set('authorization', `Bearer ${sales}`)).status).toBe(200);
+    const seen = await api().get('/api/settings').set('authorization', `Bearer ${sales}`);
+    expect(seen.status).toBe(200);
+    expect(seen.body.canEdit).toBe(false);
+    expect((await api().get('/api/settings').set('authorization', `Bearer ${token}`)).body.canEdit).toBe(true);
   });
 });
 

@@ -238,3 +238,184 @@ describe('callbacks and the simulated phone', () => {
     expect(emu.inbox(PHONE).at(-1)?.body).toBe(TWILIO_AUTO_REPLIES.HELP);
   });
 });
+
+describe('Account, IncomingPhoneNumbers and Messaging Services', () => {
+  const basic = (sid: string, token: string): string => `Basic ${Buffer.from(`${sid}:${token}`).toString('base64')}`;
+
+  function clientOf(acc: { sid: string; authToken: string }): twilio.Twilio {
+    return twilio(acc.sid, acc.authToken, { httpClient: new EmulatorRequestClient(emu.url) });
+  }
+
+  it('fetches the account with its credentials; a wrong token or another account is a 401 RestException (20003)', async () => {
+    const fetched = await client().api.v2010.accounts(account.sid).fetch();
+    expect(fetched).toMatchObject({
+      sid: account.sid, ownerAccountSid: account.sid, friendlyName: 'My first Twilio account', status: 'active', type: 'Full',
+      // The real resource carries the token too; only a caller holding it can read it.
+      authToken: account.authToken, uri: `/2010-04-01/Accounts/${account.sid}.json`,
+    });
+    expect(fetched.dateCreated).toBeInstanceOf(Date);
+    expect(fetched.subresourceUris).toMatchObject({
+      incoming_phone_numbers: `/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`,
+      messages: `/2010-04-01/Accounts/${account.sid}/Messages.json`,
+    });
+
+    const wrong = await client(undefined, 'wrong').api.v2010.accounts(account.sid).fetch().catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(twilio.RestException);
+    expect(wrong).toMatchObject({ status: 401, code: 20003 });
+    const other = emu.addAccount();
+    await expect(client().api.v2010.accounts(other.sid).fetch()).rejects.toMatchObject({ status: 401, code: 20003 });
+
+    const raw = await fetch(`${emu.url}/2010-04-01/Accounts/${account.sid}.json`, { headers: { authorization: basic(account.sid, account.authToken) } });
+    const body = (await raw.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual([
+      'auth_token', 'date_created', 'date_updated', 'friendly_name', 'owner_account_sid', 'sid', 'status', 'subresource_uris', 'type', 'uri',
+    ]);
+    expect(body.date_created).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$/);
+  });
+
+  it('lists only the account\'s numbers, filtered by PhoneNumber (exact, partial, * wildcard)', async () => {
+    const SECOND = '+14155550100';
+    emu.addNumber(account.sid, SECOND);
+    const other = emu.addAccount();
+    emu.addNumber(other.sid, '+15557654300', { smsUrl: 'https://other.example.com/sms' });
+
+    const all = await client().incomingPhoneNumbers.list();
+    expect(all.map((n) => n.phoneNumber)).toEqual([SENDER, SECOND]);
+    const sender = all[0];
+    expect(sender).toMatchObject({
+      sid: emu.number(SENDER)?.sid, accountSid: account.sid, phoneNumber: SENDER, friendlyName: '(555) 765-4321',
+      smsUrl: `${sink.url}/webhooks/twilio/inbound`, smsMethod: 'POST', voiceUrl: '', statusCallback: '',
+      capabilities: { voice: true, sms: true, mms: true, fax: false }, status: 'in-use', origin: 'twilio',
+      uri: `/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers/${emu.number(SENDER)?.sid}.json`,
+    });
+    expect(sender?.sid).toMatch(/^PN[0-9a-f]{32}$/);
+    expect(sender?.dateCreated).toBeInstanceOf(Date);
+    expect(all[1]?.smsUrl).toBe('');
+
+    const exact = await client().incomingPhoneNumbers.list({ phoneNumber: SENDER, limit: 20 });
+    expect(exact.map((n) => n.sid)).toEqual([sender?.sid]);
+    expect(emu.requests.at(-1)?.query).toMatchObject({ PhoneNumber: SENDER, PageSize: '20' });
+    expect((await client().incomingPhoneNumbers.list({ phoneNumber: '765' })).map((n) => n.phoneNumber)).toEqual([SENDER]);
+    expect((await client().incomingPhoneNumbers.list({ phoneNumber: '+1555765432*' })).map((n) => n.phoneNumber)).toEqual([SENDER]);
+    expect((await client().incomingPhoneNumbers.list({ phoneNumber: '+1415555****' })).map((n) => n.phoneNumber)).toEqual([SECOND]);
+    // Another account's number is invisible even when asked for by its exact value.
+    expect(await client().incomingPhoneNumbers.list({ phoneNumber: '+15557654300' })).toEqual([]);
+    expect((await clientOf(other).incomingPhoneNumbers.list()).map((n) => n.phoneNumber)).toEqual(['+15557654300']);
+    // The sid is stable for the number.
+    expect((await client().incomingPhoneNumbers.list()).map((n) => n.sid)).toEqual(all.map((n) => n.sid));
+    await expect(client(undefined, 'wrong').incomingPhoneNumbers.list()).rejects.toMatchObject({ status: 401, code: 20003 });
+  });
+
+  it('pages over more numbers than one page with the 2010 envelope', async () => {
+    for (let i = 0; i < 6; i += 1) emu.addNumber(account.sid, `+1415555020${i}`);
+    emu.clearRequests();
+    const all = await client().incomingPhoneNumbers.list({ pageSize: 3 });
+    expect(all.map((n) => n.phoneNumber)).toEqual([SENDER, ...Array.from({ length: 6 }, (_, i) => `+1415555020${i}`)]);
+    expect(new Set(all.map((n) => n.sid)).size).toBe(7);
+    const gets = emu.requests.filter((r) => r.method === 'GET');
+    expect(gets).toHaveLength(3);
+    expect(gets[1]?.query).toMatchObject({ PageSize: '3', Page: '1', PageToken: `PA${all[2]?.sid}` });
+    expect((await client().incomingPhoneNumbers.list({ limit: 4 })).map((n) => n.phoneNumber)).toHaveLength(4);
+
+    const raw = await fetch(`${emu.url}/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json?PageSize=3&Page=1&PageToken=PA${all[2]?.sid}`, {
+      headers: { authorization: basic(account.sid, account.authToken) },
+    });
+    const page = (await raw.json()) as Record<string, unknown>;
+    const base = `/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`;
+    expect(page).toMatchObject({
+      first_page_uri: `${base}?PageSize=3&Page=0`,
+      next_page_uri: `${base}?PageSize=3&Page=2&PageToken=PA${all[5]?.sid}`,
+      previous_page_uri: `${base}?PageSize=3&Page=0`,
+      page: 1, page_size: 3, start: 3, end: 5,
+      uri: `${base}?PageSize=3&Page=1&PageToken=PA${all[2]?.sid}`,
+    });
+    expect((page.incoming_phone_numbers as Array<{ phone_number: string }>).map((n) => n.phone_number)).toEqual(all.slice(3, 6).map((n) => n.phoneNumber));
+  });
+
+  it('updates SmsUrl through the SDK, and the next reply goes to the new URL', async () => {
+    const [number] = await client().incomingPhoneNumbers.list({ phoneNumber: SENDER, limit: 1 });
+    if (!number) throw new Error('number not listed');
+    const newUrl = `${sink.url}/hooks/sms?tenant=42`;
+    const updated = await client().incomingPhoneNumbers(number.sid).update({ smsUrl: newUrl });
+    expect(updated).toMatchObject({ sid: number.sid, smsUrl: newUrl, smsMethod: 'POST' });
+    expect(emu.requests.at(-1)).toMatchObject({ method: 'POST', path: `/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers/${number.sid}.json`, body: { SmsUrl: newUrl }, status: 200 });
+    expect(emu.number(SENDER)?.smsUrl).toBe(newUrl);
+
+    const result = await emu.reply({ from: PHONE, to: SENDER, body: 'Hello?' });
+    expect(result.status).toBe(200);
+    expect(sink.requests).toHaveLength(1);
+    expect(sink.requests[0]).toMatchObject({ method: 'POST', path: '/hooks/sms', query: { tenant: '42' } });
+    const params = formParams(sink.requests[0]?.body);
+    expect(twilio.validateRequest(account.authToken, sink.requests[0]?.headers['x-twilio-signature'] ?? '', newUrl, params)).toBe(true);
+
+    // SmsMethod GET: the parameters travel in the query string and the signature covers the full URL.
+    await client().incomingPhoneNumbers(number.sid).update({ smsMethod: 'GET' });
+    await emu.reply({ from: PHONE, to: SENDER, body: 'And now?' });
+    const get = sink.requests[1];
+    expect(get).toMatchObject({ method: 'GET', path: '/hooks/sms', query: { tenant: '42', Body: 'And now?', From: PHONE, To: SENDER } });
+    const fullUrl = emu.inboundWebhooks.at(-1)?.url ?? '';
+    expect(fullUrl.startsWith(`${newUrl}&`)).toBe(true);
+    expect(twilio.validateRequest(account.authToken, get?.headers['x-twilio-signature'] ?? '', fullUrl, {})).toBe(true);
+
+    await expect(client().incomingPhoneNumbers(number.sid).update({ smsUrl: 'not a url' })).rejects.toMatchObject({ status: 400, code: 21402 });
+    await expect(client().incomingPhoneNumbers(number.sid).update({ smsMethod: 'PUT' })).rejects.toMatchObject({ status: 400, code: 21403 });
+    expect(emu.number(SENDER)).toMatchObject({ smsUrl: newUrl, smsMethod: 'GET' });
+    // An empty SmsUrl clears the webhook.
+    await expect(client().incomingPhoneNumbers(number.sid).update({ smsUrl: '' })).resolves.toMatchObject({ smsUrl: '' });
+    expect(emu.number(SENDER)?.smsUrl).toBeNull();
+  });
+
+  it('refuses to update a number of another account (404 20404)', async () => {
+    const other = emu.addAccount();
+    const theirs = emu.addNumber(other.sid, '+15557654300', { smsUrl: 'https://other.example.com/sms' });
+    await expect(client().incomingPhoneNumbers(theirs.sid).update({ smsUrl: `${sink.url}/steal` })).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(client().incomingPhoneNumbers(`PN${'0'.repeat(32)}`).fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+    expect(emu.number('+15557654300')?.smsUrl).toBe('https://other.example.com/sms');
+  });
+
+  it('fetches the account\'s own Messaging Service; another account\'s or an unknown one is a 404', async () => {
+    const service = emu.addMessagingService(account.sid, {
+      friendlyName: 'Pipedrive SMS', numbers: [SENDER], statusCallback: `${sink.url}/status`, inboundRequestUrl: `${sink.url}/service-inbound`,
+    });
+    const fetched = await client().messaging.v1.services(service.sid).fetch();
+    expect(fetched).toMatchObject({
+      sid: service.sid, accountSid: account.sid, friendlyName: 'Pipedrive SMS', inboundRequestUrl: `${sink.url}/service-inbound`,
+      inboundMethod: 'POST', statusCallback: `${sink.url}/status`, useInboundWebhookOnNumber: true, stickySender: true,
+      validityPeriod: 36000, url: `https://messaging.twilio.com/v1/Services/${service.sid}`,
+    });
+    expect(fetched.dateCreated).toBeInstanceOf(Date);
+    expect(fetched.links).toMatchObject({ phone_numbers: `https://messaging.twilio.com/v1/Services/${service.sid}/PhoneNumbers` });
+    expect(emu.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/Services/${service.sid}`, status: 200 });
+
+    const other = emu.addAccount();
+    const theirs = emu.addMessagingService(other.sid);
+    const err = await client().messaging.v1.services(theirs.sid).fetch().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(twilio.RestException);
+    expect(err).toMatchObject({ status: 404, code: 20404 });
+    await expect(clientOf(other).messaging.v1.services(theirs.sid).fetch()).resolves.toMatchObject({ sid: theirs.sid, accountSid: other.sid });
+    await expect(client().messaging.v1.services(`MG${'0'.repeat(32)}`).fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(client(undefined, 'wrong').messaging.v1.services(service.sid).fetch()).rejects.toMatchObject({ status: 401, code: 20003 });
+  });
+
+  it('routes inbound to the service URL when the service does not defer to the number\'s webhook', async () => {
+    emu.addMessagingService(account.sid, { numbers: [SENDER], inboundRequestUrl: `${sink.url}/service-inbound`, useInboundWebhookOnNumber: false });
+    await emu.reply({ from: PHONE, to: SENDER, body: 'hi' });
+    expect(sink.requests.map((r) => r.path)).toEqual(['/service-inbound']);
+  });
+
+  it('records the new routes and applies injected faults to them', async () => {
+    emu.injectFault({ path: /IncomingPhoneNumbers\.json$/, status: 503 });
+    await expect(client().incomingPhoneNumbers.list()).rejects.toMatchObject({ status: 503, code: 20503 });
+    emu.injectFault({ path: /^\/v1\/Services\//, status: 429 });
+    const service = emu.addMessagingService(account.sid);
+    await expect(client().messaging.v1.services(service.sid).fetch()).rejects.toMatchObject({ status: 429, code: 20429 });
+    emu.injectFault({ method: 'GET', path: `/2010-04-01/Accounts/${account.sid}.json`, dropConnection: true });
+    const dropped = await client().api.v2010.accounts(account.sid).fetch().catch((e: unknown) => e);
+    expect(dropped).not.toBeInstanceOf(twilio.RestException);
+    expect(emu.requests.map((r) => [r.path, r.status])).toEqual([
+      [`/2010-04-01/Accounts/${account.sid}/IncomingPhoneNumbers.json`, 503],
+      [`/v1/Services/${service.sid}`, 429],
+      [`/2010-04-01/Accounts/${account.sid}.json`, 0],
+    ]);
+  });
+});

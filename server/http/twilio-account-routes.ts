@@ -1,0 +1,136 @@
+import express, { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import type { CompanyProfile } from '../companies/company-store.js';
+import { BadRequestError, ForbiddenError } from '../errors.js';
+import { createJwtVerifier, requireCaller } from './jwt-auth.js';
+import { parseBody } from './validation.js';
+
+const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its Twilio account';
+
+const ownAccountBody = z
+  .object({
+    accountSid: z.string().trim().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hexadecimal characters'),
+    authToken: z.string().trim().regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hexadecimal characters'),
+    fromNumber: z
+      .string()
+      .trim()
+      .regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form, such as +14155552671')
+      .optional(),
+    messagingServiceSid: z.string().trim().regex(/^MG[0-9a-fA-F]{32}$/, 'must be MG followed by 32 hexadecimal characters').optional(),
+    /** Point the number's "a message comes in" webhook at this app, replacing what it was. */
+    pointRepliesHere: z.boolean().default(false),
+  })
+  .strict()
+  .refine((b) => (b.fromNumber === undefined) !== (b.messagingServiceSid === undefined), {
+    message: 'give exactly one of fromNumber and messagingServiceSid',
+    path: ['fromNumber'],
+  });
+
+/** What the settings page shows of a company's sender. The auth token is never sent back, only whether one is set. */
+export function twilioView(ctx: AppContext, company: CompanyProfile) {
+  const inboundUrl = `${ctx.config.appUrl}/webhooks/twilio/inbound`;
+  if (company.twilio_account_sid) {
+    return {
+      mode: 'own' as const,
+      accountSid: company.twilio_account_sid,
+      fromNumber: company.twilio_from_number,
+      messagingServiceSid: company.twilio_messaging_service_sid,
+      verifiedAt: company.twilio_verified_at,
+      inboundUrl,
+      defaultAvailable: ctx.senders.shared !== null,
+    };
+  }
+  const shared = ctx.senders.shared;
+  return {
+    mode: shared ? ('default' as const) : ('none' as const),
+    // The app's own account id is not the company's business; which number texts for it is.
+    accountSid: null,
+    fromNumber: shared?.from ?? null,
+    messagingServiceSid: shared?.messagingServiceSid ?? null,
+    verifiedAt: null,
+    inboundUrl,
+    defaultAvailable: shared !== null,
+  };
+}
+
+/**
+ * A company's own Twilio account (SPEC §1, §3): admins connect one on the settings page; its texts then go out
+ * through it, its replies and status callbacks are checked with its auth token, and the auth token is stored
+ * sealed. Before anything is stored, Twilio is asked whether the credentials work and the sender is theirs.
+ */
+export function createTwilioAccountRouter(ctx: AppContext): Router {
+  const router = Router();
+  const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
+  router.use('/api/settings/twilio', auth, express.json({ limit: '8kb' }));
+  const log = ctx.logger.child({ subsystem: 'twilio-account' });
+
+  const companyOf = async (req: Request, { admin }: { admin: boolean }) => {
+    const company = await ctx.companies.find(req.caller!.companyId);
+    if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
+    if (admin && !(await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId))) throw new ForbiddenError(ONLY_ADMINS);
+    return company;
+  };
+
+  router.get('/api/settings/twilio', async (req, res) => {
+    res.set('cache-control', 'no-store').json(twilioView(ctx, await companyOf(req, { admin: false })));
+  });
+
+  router.put('/api/settings/twilio', async (req, res) => {
+    const company = await companyOf(req, { admin: true });
+    const body = parseBody(ownAccountBody, req.body);
+    const account = { accountSid: body.accountSid, authToken: body.authToken.toLowerCase() };
+    const address = body.fromNumber !== undefined ? { from: body.fromNumber } : { messagingServiceSid: body.messagingServiceSid! };
+    // A Twilio outage is a 502 (SmsProviderError); a refusal is the admin's to fix, so a 400 that says what.
+    const check = await ctx.sms.checkSender(account, address);
+    if (!check.ok) throw new BadRequestError(check.message, { reason: check.reason });
+
+    const inboundUrl = `${ctx.config.appUrl}/webhooks/twilio/inbound`;
+    let repliesUrl = check.inboundUrl;
+    if (body.pointRepliesHere && check.numberSid && repliesUrl !== inboundUrl) {
+      await ctx.sms.setInboundUrl(account, check.numberSid, inboundUrl);
+      repliesUrl = inboundUrl;
+    }
+    const at = new Date(ctx.clock.now()).toISOString();
+    await ctx.database.db
+      .updateTable('companies')
+      .set({
+        twilio_account_sid: account.accountSid,
+        twilio_auth_token_sealed: ctx.secrets.seal(account.authToken),
+        twilio_from_number: body.fromNumber ?? null,
+        twilio_messaging_service_sid: body.messagingServiceSid ?? null,
+        twilio_verified_at: at,
+        updated_at: at,
+      })
+      .where('id', '=', company.id)
+      .execute();
+    log.info({ companyId: company.id, accountSid: account.accountSid, userId: req.caller!.userId }, 'company Twilio account connected');
+    const updated = (await ctx.companies.find(company.id))!;
+    res.json({
+      ...twilioView(ctx, updated),
+      // Replies reach the app only when the sender's inbound webhook points here: say so while it does not.
+      replies: { currentUrl: repliesUrl, pointsHere: repliesUrl === inboundUrl, canPointHere: check.numberSid !== null },
+    });
+  });
+
+  router.delete('/api/settings/twilio', async (req, res) => {
+    const company = await companyOf(req, { admin: true });
+    const at = new Date(ctx.clock.now()).toISOString();
+    await ctx.database.db
+      .updateTable('companies')
+      .set({
+        twilio_account_sid: null,
+        twilio_auth_token_sealed: null,
+        twilio_from_number: null,
+        twilio_messaging_service_sid: null,
+        twilio_verified_at: null,
+        updated_at: at,
+      })
+      .where('id', '=', company.id)
+      .execute();
+    log.info({ companyId: company.id, userId: req.caller!.userId }, 'company Twilio account removed: back to the default account');
+    res.json(twilioView(ctx, (await ctx.companies.find(company.id))!));
+  });
+
+  return router;
+}
