@@ -1,6 +1,6 @@
 import * as sdkModule from '@pipedrive/app-extensions-sdk';
 import type AppExtensionsSDKType from '@pipedrive/app-extensions-sdk';
-import { Command, Event } from '@pipedrive/app-extensions-sdk';
+import { Color, Command, Event } from '@pipedrive/app-extensions-sdk';
 
 type AppExtensionsSDK = AppExtensionsSDKType;
 // The package is CommonJS with `exports.default`; depending on the bundler's interop the class is `default` or
@@ -20,12 +20,18 @@ type Host = {
 let host: Host | null = null;
 const params = new URLSearchParams(window.location.search);
 
-export function clampHeight(height: number): number {
-  return Math.max(100, Math.min(750, Math.ceil(height)));
+/** The heights a surface may ask for. Pipedrive allows a panel 100–750 px; other surfaces set their own bounds. */
+export type HeightBounds = { min: number; max: number };
+const PANEL_HEIGHT: HeightBounds = { min: 100, max: 750 };
+let bounds: HeightBounds = PANEL_HEIGHT;
+
+export function clampHeight(height: number, within: HeightBounds = bounds): number {
+  return Math.max(within.min, Math.min(within.max, Math.ceil(height)));
 }
 
-export function connect(initialHeight: number): Host {
+export function connect(initialHeight: number, heightBounds: HeightBounds = PANEL_HEIGHT): Host {
   if (host) return host;
+  bounds = heightBounds;
   if (!params.get('id')) {
     host = { sdk: null, ready: Promise.resolve() };
     return host;
@@ -62,6 +68,42 @@ export async function resize(height: number): Promise<void> {
   lastHeight = next;
   await h.ready;
   await h.sdk.execute(Command.RESIZE, { height: next });
+}
+
+export type Confirmation = { title: string; description?: string; okText?: string; cancelText?: string; danger?: boolean };
+
+/**
+ * Asks the user to confirm, in Pipedrive's own dialog (the iframe cannot draw over Pipedrive's page); the browser's
+ * confirm() outside Pipedrive. A host that fails to answer counts as "no": nothing is deleted or discarded by accident.
+ */
+export async function confirmAction(options: Confirmation): Promise<boolean> {
+  const h = host;
+  if (!h?.sdk) return window.confirm(options.description ? `${options.title}\n\n${options.description}` : options.title);
+  try {
+    await h.ready;
+    const { confirmed } = (await h.sdk.execute(Command.SHOW_CONFIRMATION, {
+      title: options.title,
+      ...(options.description ? { description: options.description } : {}),
+      ...(options.okText ? { okText: options.okText } : {}),
+      ...(options.cancelText ? { cancelText: options.cancelText } : {}),
+      okColor: options.danger ? Color.NEGATIVE : Color.PRIMARY,
+    })) as { confirmed: boolean };
+    return confirmed === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A short notice in Pipedrive's snackbar; a no-op outside Pipedrive (the page shows its own status text too). */
+export async function snackbar(message: string): Promise<void> {
+  const h = host;
+  if (!h?.sdk) return;
+  try {
+    await h.ready;
+    await h.sdk.execute(Command.SHOW_SNACKBAR, { message });
+  } catch {
+    // A notice that could not be shown is not worth an error: the page already says what happened.
+  }
 }
 
 export function onVisible(callback: () => void): () => void {

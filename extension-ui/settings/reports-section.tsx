@@ -1,0 +1,149 @@
+import { useState } from 'react';
+import type { Counters, Report, ReportRow } from './types';
+import { describeError, useResource } from './use-resource';
+import { SKIP_REASON_WORDS } from './words';
+
+const PERIODS = [7, 30, 90] as const;
+
+const COLUMNS: ReadonlyArray<{ key: keyof Omit<Counters, 'skippedByReason' | 'total'>; label: string; help: string }> = [
+  { key: 'sent', label: 'Sent', help: 'Accepted by Twilio' },
+  { key: 'delivered', label: 'Delivered', help: 'Confirmed delivered to the phone' },
+  { key: 'failed', label: 'Failed', help: 'Refused by Twilio or the carrier' },
+  { key: 'skipped', label: 'Skipped', help: 'Not sent because a rule stopped it' },
+  { key: 'replied', label: 'Replied', help: 'Messages that got a reply' },
+  { key: 'optedOut', label: 'Opted out', help: 'Contacts who opted out after it' },
+  { key: 'pending', label: 'Pending', help: 'Waiting to be sent' },
+];
+
+const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' });
+
+export function ReportsSection() {
+  const [days, setDays] = useState<(typeof PERIODS)[number]>(30);
+  const { resource, reload } = useResource<Report>(`/api/reports?days=${days}`);
+  const report = resource.data;
+
+  return (
+    <section className="section" aria-labelledby="reports-title" id="reports">
+      <div className="section-head">
+        <h2 id="reports-title">Reports</h2>
+        <div className="section-tools">
+          <button type="button" className="secondary" data-testid="report-refresh" disabled={resource.state === 'loading'} onClick={() => void reload()}>
+            Refresh
+          </button>
+          <label className="period">
+            <span>Period</span>
+            <select data-testid="report-period" value={days} onChange={(e) => setDays(Number(e.target.value) as (typeof PERIODS)[number])}>
+              {PERIODS.map((p) => (
+                <option key={p} value={p}>
+                  Last {p} days
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      </div>
+
+      {resource.state === 'loading' && !report && (
+        <p className="loading" role="status">
+          Loading reports…
+        </p>
+      )}
+      {resource.state === 'error' && (
+        <div className="error-box" role="alert" data-testid="reports-error">
+          <p>{describeError(resource.error, 'Reports')}</p>
+          <button type="button" className="secondary" onClick={() => void reload()}>
+            Try again
+          </button>
+        </div>
+      )}
+      {report && resource.state !== 'error' && (
+        <>
+          <p className="field-note" data-testid="report-range">
+            {day(report.since)} – {day(report.until)}
+            {resource.state === 'loading' && ' · updating…'}
+          </p>
+          {report.totals.total === 0 ? (
+            <p className="empty-state" data-testid="reports-empty">
+              No messages in the last {report.days} days. Once an automation or the deal panel sends, what became of each message shows here.
+            </p>
+          ) : (
+            <div className="table-scroll" tabIndex={0} role="region" aria-label="Report table">
+              <table className="report" data-testid="report-table" aria-busy={resource.state === 'loading'}>
+                <caption className="visually-hidden">
+                  Messages per automation, last {report.days} days
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Automation</th>
+                    {COLUMNS.map((c) => (
+                      <th key={c.key} scope="col" className="num" title={c.help}>
+                        {c.label}
+                      </th>
+                    ))}
+                  </tr>
+                </thead>
+                <tbody>
+                  {report.rows.map((row) => (
+                    <tr key={`${row.source}-${row.automationId ?? 'none'}-${row.name}`} data-testid="report-row" data-automation-id={row.automationId ?? ''}>
+                      <th scope="row">
+                        <RowName row={row} />
+                      </th>
+                      {COLUMNS.map((c) => (
+                        <td key={c.key} className="num" data-col={c.key}>
+                          {c.key === 'skipped' ? <Skipped counters={row} /> : row[c.key]}
+                        </td>
+                      ))}
+                    </tr>
+                  ))}
+                </tbody>
+                <tfoot>
+                  <tr data-testid="report-totals">
+                    <th scope="row">Total</th>
+                    {COLUMNS.map((c) => (
+                      <td key={c.key} className="num" data-col={c.key}>
+                        {c.key === 'skipped' ? <Skipped counters={report.totals} /> : report.totals[c.key]}
+                      </td>
+                    ))}
+                  </tr>
+                </tfoot>
+              </table>
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function RowName({ row }: { row: ReportRow }) {
+  if (row.source === 'panel') return <span className="row-name">Sent from the deal panel</span>;
+  return (
+    <span className="row-name">
+      {row.name}
+      {!row.exists && (
+        <span className="tag" data-testid="deleted-tag">
+          deleted
+        </span>
+      )}
+    </span>
+  );
+}
+
+/** The count and, beneath it, why: "1 no consent · 1 opted out". */
+function Skipped({ counters }: { counters: Counters }) {
+  const reasons = Object.entries(counters.skippedByReason ?? {}).filter(([, n]) => n > 0);
+  return (
+    <>
+      <span>{counters.skipped}</span>
+      {reasons.length > 0 && (
+        <ul className="reasons" aria-label="Reasons">
+          {reasons.map(([reason, n]) => (
+            <li key={reason}>
+              {n} {SKIP_REASON_WORDS[reason] ?? reason.replace(/_/g, ' ')}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,264 @@
+import { useState } from 'react';
+import { api, ApiError } from '../shared/api';
+import { snackbar } from '../shared/sdk';
+import type { CompanySettings, SettingsSaved, SettingsView, SettingsWarning } from './types';
+import { describeError } from './use-resource';
+import { useUnsavedChanges } from './unsaved-changes';
+
+type Form = { maxSegments: string; keywordReplies: 'provider' | 'app'; helpText: string; sendRatePerSecond: string };
+type Errors = Partial<Record<keyof Form | 'form', string>>;
+
+// The limits of server/companies/company-settings.ts, checked here too so a typo is caught before the round trip.
+const MAX_SEGMENTS = 10;
+const MAX_RATE = 1000;
+const MAX_HELP = 320;
+
+function formOf(settings: CompanySettings): Form {
+  return {
+    maxSegments: String(settings.maxSegments),
+    keywordReplies: settings.keywordReplies,
+    helpText: settings.helpText ?? '',
+    sendRatePerSecond: String(settings.sendRatePerSecond),
+  };
+}
+
+function validate(form: Form): Errors {
+  const errors: Errors = {};
+  const segments = Number(form.maxSegments);
+  if (!Number.isInteger(segments) || segments < 1 || segments > MAX_SEGMENTS) errors.maxSegments = `A whole number from 1 to ${MAX_SEGMENTS}.`;
+  const rate = Number(form.sendRatePerSecond);
+  if (form.sendRatePerSecond.trim() === '' || !Number.isFinite(rate) || rate <= 0 || rate > MAX_RATE) errors.sendRatePerSecond = `More than 0 and at most ${MAX_RATE}.`;
+  if (form.helpText.trim().length > MAX_HELP) errors.helpText = `At most ${MAX_HELP} characters.`;
+  return errors;
+}
+
+/** Only the fields that changed: a PATCH of one rule must not rewrite the others with what this page loaded. */
+function patchOf(form: Form, saved: CompanySettings): Partial<CompanySettings> {
+  const patch: Partial<CompanySettings> = {};
+  if (Number(form.maxSegments) !== saved.maxSegments) patch.maxSegments = Number(form.maxSegments);
+  if (form.keywordReplies !== saved.keywordReplies) patch.keywordReplies = form.keywordReplies;
+  const help = form.helpText.trim() === '' ? null : form.helpText.trim();
+  if (help !== saved.helpText) patch.helpText = help;
+  if (Number(form.sendRatePerSecond) !== saved.sendRatePerSecond) patch.sendRatePerSecond = Number(form.sendRatePerSecond);
+  return patch;
+}
+
+export function RulesSection(props: {
+  view: SettingsView;
+  onSaved: (view: SettingsView) => void;
+  onEditAutomation: (id: string) => void;
+  editing: boolean;
+}) {
+  const saved = props.view.settings;
+  const [form, setForm] = useState<Form>(() => formOf(saved));
+  // The stored rules changed under the form (saved here, or a limit learned from a refused template): show them,
+  // unless the admin had already started changing the form.
+  const [shownBase, setShownBase] = useState(saved);
+  if (shownBase !== saved) {
+    setShownBase(saved);
+    if (Object.keys(patchOf(form, shownBase)).length === 0) setForm(formOf(saved));
+  }
+  const [errors, setErrors] = useState<Errors>({});
+  const [saving, setSaving] = useState(false);
+  const [result, setResult] = useState<{ warnings: SettingsWarning[] } | null>(null);
+
+  const patch = patchOf(form, saved);
+  const dirty = Object.keys(patch).length > 0;
+  useUnsavedChanges(dirty);
+
+  const localErrors = validate(form);
+  const set = (change: Partial<Form>) => {
+    setForm((f) => ({ ...f, ...change }));
+    setResult(null);
+    setErrors((e) => {
+      const next = { ...e, form: undefined };
+      for (const key of Object.keys(change)) delete next[key as keyof Form];
+      return next;
+    });
+  };
+
+  const save = async () => {
+    if (!dirty || Object.keys(localErrors).length > 0) return;
+    setSaving(true);
+    setErrors({});
+    setResult(null);
+    try {
+      const answer = await api<SettingsSaved>('/api/settings', { method: 'PATCH', body: patch });
+      const { warnings, ...view } = answer;
+      props.onSaved(view);
+      setForm(formOf(view.settings));
+      setResult({ warnings: warnings ?? [] });
+      void snackbar('Rules saved');
+    } catch (error) {
+      setErrors(errorsOf(error));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const shown = { ...localErrors, ...errors };
+  return (
+    <section className="section" aria-labelledby="rules-title" id="rules">
+      <div className="section-head">
+        <h2 id="rules-title">Rules</h2>
+      </div>
+      <form
+        className="card rules"
+        data-testid="rules-form"
+        aria-labelledby="rules-title"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <div className="field">
+          <label htmlFor="rule-max-segments">Maximum length of a message</label>
+          <div className="inline">
+            <input
+              id="rule-max-segments"
+              data-testid="rule-max-segments"
+              type="number"
+              min={1}
+              max={MAX_SEGMENTS}
+              step={1}
+              value={form.maxSegments}
+              aria-invalid={!!shown.maxSegments}
+              aria-describedby="rule-max-segments-note"
+              onChange={(e) => set({ maxSegments: e.target.value })}
+            />
+            <span>segment(s)</span>
+          </div>
+          <p id="rule-max-segments-note" className="field-note">
+            1 segment is 160 characters (70 with emoji or non-Latin letters); longer texts are sent as several segments and billed per segment.
+            Templates that do not fit are refused; messages that do not fit after merging are not sent.
+          </p>
+          {shown.maxSegments && <p className="field-error">{shown.maxSegments}</p>}
+        </div>
+
+        <fieldset className="field">
+          <legend>Answers to STOP, START and HELP</legend>
+          <label className="choice">
+            <input
+              type="radio"
+              name="keyword-replies"
+              value="provider"
+              data-testid="rule-keyword-provider"
+              checked={form.keywordReplies === 'provider'}
+              onChange={() => set({ keywordReplies: 'provider' })}
+            />
+            Twilio answers them (Twilio’s standard opt-out handling; recommended)
+          </label>
+          <label className="choice">
+            <input
+              type="radio"
+              name="keyword-replies"
+              value="app"
+              data-testid="rule-keyword-app"
+              checked={form.keywordReplies === 'app'}
+              onChange={() => set({ keywordReplies: 'app' })}
+            />
+            SMS for Pipedrive answers them (for senders where Twilio’s opt-out handling is turned off)
+          </label>
+          <p className="field-note">Opt-outs are recorded either way; this only decides who sends the confirmation, so a contact never gets it twice.</p>
+        </fieldset>
+
+        <div className="field">
+          <label htmlFor="rule-help-text">Answer to HELP</label>
+          <textarea
+            id="rule-help-text"
+            data-testid="rule-help-text"
+            rows={2}
+            value={form.helpText}
+            placeholder={props.view.helpTextDefault}
+            aria-invalid={!!shown.helpText}
+            aria-describedby="rule-help-text-note"
+            onChange={(e) => set({ helpText: e.target.value })}
+          />
+          <p id="rule-help-text-note" className="field-note">
+            Leave empty to use the default shown. {form.helpText.trim().length}/{MAX_HELP} characters.
+          </p>
+          {shown.helpText && <p className="field-error">{shown.helpText}</p>}
+        </div>
+
+        <div className="field">
+          <label htmlFor="rule-rate">Sending speed</label>
+          <div className="inline">
+            <input
+              id="rule-rate"
+              data-testid="rule-rate"
+              type="number"
+              min={0.1}
+              max={MAX_RATE}
+              step="any"
+              value={form.sendRatePerSecond}
+              aria-invalid={!!shown.sendRatePerSecond}
+              aria-describedby="rule-rate-note"
+              onChange={(e) => set({ sendRatePerSecond: e.target.value })}
+            />
+            <span>messages per second</span>
+          </div>
+          <p id="rule-rate-note" className="field-note">
+            Per sending number. A US long code sends 1 per second, a toll-free number 3, a short code 100: faster sending is refused by carriers.
+          </p>
+          {shown.sendRatePerSecond && <p className="field-error">{shown.sendRatePerSecond}</p>}
+        </div>
+
+        {errors.form && (
+          <p className="error-box" role="alert" data-testid="rules-error">
+            {errors.form}
+          </p>
+        )}
+        {result && (
+          <div role="status" data-testid="rules-saved">
+            <p className="ok-text">Rules saved.</p>
+            {result.warnings.length > 0 && (
+              <div className="warning-box" data-testid="rules-warnings">
+                <p>
+                  <strong>
+                    {result.warnings.length === 1 ? 'One automation no longer fits' : `${result.warnings.length} automations no longer fit`} the new rules.
+                  </strong>{' '}
+                  Their messages are not sent until the message is shortened.
+                </p>
+                <ul>
+                  {result.warnings.map((w) => (
+                    <li key={w.automationId} data-testid="rules-warning">
+                      <strong>{w.name}</strong>: {w.problems.join(' ')}{' '}
+                      <button type="button" className="link" disabled={props.editing} onClick={() => props.onEditAutomation(w.automationId)}>
+                        Edit “{w.name}”
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
+          </div>
+        )}
+        <div className="editor-actions">
+          <button type="submit" data-testid="save-rules" disabled={!dirty || saving || Object.keys(localErrors).length > 0}>
+            {saving ? 'Saving…' : 'Save rules'}
+          </button>
+          {dirty && (
+            <button type="button" className="secondary" onClick={() => { setForm(formOf(saved)); setErrors({}); }}>
+              Undo changes
+            </button>
+          )}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function errorsOf(error: unknown): Errors {
+  if (!(error instanceof ApiError)) return { form: 'Could not save the rules.' };
+  if (error.status === 400) {
+    const fields = (error.details as { fields?: Array<{ path: string; message: string }> } | null)?.fields ?? [];
+    const out: Errors = {};
+    for (const f of fields) {
+      const key = (['maxSegments', 'keywordReplies', 'helpText', 'sendRatePerSecond'] as const).find((k) => k === f.path) ?? 'form';
+      out[key] = f.message;
+    }
+    return Object.keys(out).length ? out : { form: error.message };
+  }
+  return { form: describeError(error, 'Settings') };
+}
