@@ -31,7 +31,8 @@ iframe{width:100%;border:1px solid #e0e1e4;border-radius:6px;background:#fff;hei
 export function walkthroughPageHtml(): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SMS for Pipedrive — sandbox</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}</style></head><body>
-<header><strong>SMS for Pipedrive — sandbox</strong><small id="company">loading…</small></header>
+<header><strong>SMS for Pipedrive — sandbox</strong><small id="company">loading…</small>
+  <a href="/sandbox/settings" style="margin-left:auto;color:#fff">The settings page (automations, rules, reports) →</a></header>
 <main>
   <section aria-label="Pipeline">
     <h2>1. Pick a deal</h2>
@@ -73,13 +74,26 @@ export function hostPageHtml(): string {
 <script type="module" src="/sandbox/assets/host-page.js"></script></body></html>`;
 }
 
-/** The SDK host side, shared by both pages. Exposes window.pdHost for the page script and for browser tests. */
+/** The app-settings page as Pipedrive opens it (full width), for the admin of the demo company. */
+export function settingsHostPageHtml(): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SMS for Pipedrive — sandbox settings</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>${STYLE}
+main{display:block;max-width:1040px;margin:0 auto}iframe{height:600px}</style></head><body>
+<header><strong>SMS for Pipedrive — sandbox</strong><small>App settings, as Pipedrive shows them to the admin</small>
+  <a href="/sandbox" style="margin-left:auto;color:#fff">← Back to the deal walk-through</a></header>
+<main><iframe id="panel" title="SMS for Pipedrive settings"></iframe></main>
+<script type="module" src="/sandbox/assets/host.js"></script>
+<script type="module" src="/sandbox/assets/settings-host.js"></script></body></html>`;
+}
+
+/** The SDK host side, shared by the pages. Exposes window.pdHost for the page script and for browser tests. */
 export const HOST_JS = `
 const frame = document.getElementById('panel');
 const log = [];
 const listeners = new Map();
-const clamp = (h) => Math.max(100, Math.min(750, Math.round(h)));
-const state = { dealId: null, theme: 'light', userId: null };
+// The deal panel may be 100–750 px high; the settings page is a full page.
+const clamp = (h) => Math.max(100, Math.min(state.surface === 'settings' ? 4000 : 750, Math.round(h)));
+const state = { dealId: null, theme: 'light', userId: null, surface: 'panel' };
 
 async function token() {
   const res = await fetch('/sandbox/api/token' + (state.userId ? '?userId=' + state.userId : ''));
@@ -125,11 +139,20 @@ window.pdHost = {
   state,
   async open(dealId, options = {}) {
     state.dealId = dealId;
+    state.surface = 'panel';
     state.theme = options.theme || state.theme;
     state.userId = options.userId || null;
     listeners.clear();
     const q = new URLSearchParams({ id: 'sandbox-panel', userId: String(options.userId || ''), companyId: '1001', resource: 'deal', view: 'details', selectedIds: String(dealId), theme: state.theme, token: await token() });
     frame.src = '/panel?' + q.toString();
+  },
+  async openSettings(options = {}) {
+    state.surface = 'settings';
+    state.theme = options.theme || state.theme;
+    state.userId = options.userId || null;
+    listeners.clear();
+    const q = new URLSearchParams({ id: 'sandbox-settings', userId: String(options.userId || ''), companyId: '1001', resource: 'settings', view: 'settings', theme: state.theme, token: await token() });
+    frame.src = '/settings?' + q.toString();
   },
   push(event, data) { const port = listeners.get(event); if (port) port.postMessage({ data }); return !!port; },
   setTheme(theme) { state.theme = theme; return this.push('user_settings_change', { theme }); },
@@ -141,6 +164,10 @@ window.pdHost = {
 export const HOST_PAGE_JS = `
 const q = new URLSearchParams(location.search);
 window.pdHost.open(Number(q.get('dealId')), { theme: q.get('theme') || 'light', userId: q.get('userId') ? Number(q.get('userId')) : undefined });
+`;
+
+export const SETTINGS_HOST_JS = `
+window.pdHost.openSettings({ theme: new URLSearchParams(location.search).get('theme') || 'light' });
 `;
 
 export const WALKTHROUGH_JS = `

@@ -7,7 +7,7 @@ import { parseBody } from '../http/validation.js';
 import type { DemoData } from './demo-data.js';
 import type { PipedriveEmulator } from './pipedrive-emulator.js';
 import type { TwilioEmulator } from './twilio-emulator.js';
-import { HOST_JS, HOST_PAGE_JS, WALKTHROUGH_JS, hostPageHtml, walkthroughPageHtml } from './walkthrough-pages.js';
+import { HOST_JS, HOST_PAGE_JS, SETTINGS_HOST_JS, WALKTHROUGH_JS, hostPageHtml, settingsHostPageHtml, walkthroughPageHtml } from './walkthrough-pages.js';
 
 export type SandboxParts = { pd: PipedriveEmulator; tw: TwilioEmulator; demo: DemoData; fromNumber: string };
 
@@ -36,11 +36,14 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
   router.get('/sandbox', (_req, res) => res.type('html').send(walkthroughPageHtml()));
   // A bare host page: the panel alone inside the SDK protocol (used by the browser tests and for screenshots).
   router.get('/sandbox/host', (_req, res) => res.type('html').send(hostPageHtml()));
+  // The app-settings page inside the same SDK host, as the demo company's admin sees it.
+  router.get('/sandbox/settings', (_req, res) => res.type('html').send(settingsHostPageHtml()));
 
   for (const [file, source] of [
     ['host.js', HOST_JS],
     ['host-page.js', HOST_PAGE_JS],
     ['walkthrough.js', WALKTHROUGH_JS],
+    ['settings-host.js', SETTINGS_HOST_JS],
   ] as const) {
     router.get(`/sandbox/assets/${file}`, (_req, res) => res.type('application/javascript').send(source));
   }
@@ -52,7 +55,7 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
 
   router.get('/sandbox/api/state', async (req, res) => {
     const company = await ctx.companies.find(String(companyId));
-    // The demo pipeline only (the emulated company also has Pipedrive's default one).
+    // The demo pipeline only (a company may have others).
     const stages = pd.stages(companyId).filter((st) => st.pipeline_id === demo.pipelineId).sort((a, b) => a.order_nr - b.order_nr);
     const deals = pd.deals(companyId).map((d) => {
       const person = d.person_id ? pd.person(d.person_id) : undefined;
