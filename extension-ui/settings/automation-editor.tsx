@@ -1,10 +1,9 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { previewTemplate, validateTemplate } from '../../server/messaging/compose';
 import { api, ApiError } from '../shared/api';
-import { confirmAction } from '../shared/sdk';
 import type { Automation, AutomationInput, Pipeline, TemplateRefusal, TriggerEvent } from './types';
 import { describeError, type Resource } from './use-resource';
-import { useUnsavedChanges } from './unsaved-changes';
+import { useEditorForm } from './unsaved-changes';
 import { indexStages, MERGE_BUTTONS, plural, sampleContext, stageWords } from './words';
 
 type Draft = { name: string; event: TriggerEvent; stageId: number | null; pipelineId: number | null; template: string; enabled: boolean };
@@ -57,7 +56,6 @@ export function AutomationEditor(props: {
   const id = (name: string) => `${ids}-${name}`;
 
   const dirty = JSON.stringify(draft) !== JSON.stringify(initial);
-  useUnsavedChanges(dirty);
 
   useEffect(() => {
     heading.current?.focus();
@@ -108,20 +106,6 @@ export function AutomationEditor(props: {
     });
   };
 
-  const close = async () => {
-    if (dirty) {
-      const discard = await confirmAction({
-        title: 'Discard your changes?',
-        description: automation ? `“${automation.name}” has unsaved changes.` : 'The new automation has not been saved.',
-        okText: 'Discard changes',
-        cancelText: 'Keep editing',
-        danger: true,
-      });
-      if (!discard) return;
-    }
-    props.onClose();
-  };
-
   const save = async () => {
     if (!canSave || draft.stageId === null) return;
     setSaving(true);
@@ -154,6 +138,13 @@ export function AutomationEditor(props: {
     }
   };
 
+  const { close, formProps } = useEditorForm({
+    dirty,
+    unsaved: automation ? `“${automation.name}” has unsaved changes.` : 'The new automation has not been saved.',
+    save,
+    onClose: props.onClose,
+  });
+
   const pipelineList = pipelines.data?.pipelines ?? [];
   const storedStageUnknown = draft.stageId !== null && stagesAvailable && !stages.has(draft.stageId);
 
@@ -162,16 +153,7 @@ export function AutomationEditor(props: {
       className="editor card"
       aria-labelledby={id('title')}
       data-testid="automation-editor"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') {
-          e.preventDefault();
-          void close();
-        }
-      }}
+      {...formProps}
     >
       <h3 id={id('title')} ref={heading} tabIndex={-1} className="editor-title">
         {automation ? `Edit “${automation.name}”` : 'New automation'}

@@ -49,6 +49,7 @@ export function RulesSection(props: {
   onEditAutomation: (id: string) => void;
   editing: boolean;
 }) {
+  const canEdit = props.view.canEdit;
   const saved = props.view.settings;
   const [form, setForm] = useState<Form>(() => formOf(saved));
   // The stored rules changed under the form (saved here, or a limit learned from a refused template): show them,
@@ -102,6 +103,11 @@ export function RulesSection(props: {
       <div className="section-head">
         <h2 id="rules-title">Rules</h2>
       </div>
+      {!canEdit && (
+        <p className="read-only-note" id="rules-read-only" data-testid="rules-read-only">
+          Only the Pipedrive admin who installed SMS for Pipedrive can change the rules.
+        </p>
+      )}
       <form
         className="card rules"
         data-testid="rules-form"
@@ -112,97 +118,100 @@ export function RulesSection(props: {
           void save();
         }}
       >
-        <div className="field">
-          <label htmlFor="rule-max-segments">Maximum length of a message</label>
-          <div className="inline">
-            <input
-              id="rule-max-segments"
-              data-testid="rule-max-segments"
-              type="number"
-              min={1}
-              max={MAX_SEGMENTS}
-              step={1}
-              value={form.maxSegments}
-              aria-invalid={!!shown.maxSegments}
-              aria-describedby="rule-max-segments-note"
-              onChange={(e) => set({ maxSegments: e.target.value })}
-            />
-            <span>segment(s)</span>
+        {/* Shown to everyone, so sales staff know the limits their texts meet; only the admin can change them. */}
+        <fieldset className="plain" disabled={!canEdit} aria-describedby={canEdit ? undefined : 'rules-read-only'}>
+          <div className="field">
+            <label htmlFor="rule-max-segments">Maximum length of a message</label>
+            <div className="inline">
+              <input
+                id="rule-max-segments"
+                data-testid="rule-max-segments"
+                type="number"
+                min={1}
+                max={MAX_SEGMENTS}
+                step={1}
+                value={form.maxSegments}
+                aria-invalid={!!shown.maxSegments}
+                aria-describedby="rule-max-segments-note"
+                onChange={(e) => set({ maxSegments: e.target.value })}
+              />
+              <span>segment(s)</span>
+            </div>
+            <p id="rule-max-segments-note" className="field-note">
+              1 segment is 160 characters (70 with emoji or non-Latin letters); longer texts are sent as several segments and billed per segment.
+              Templates that do not fit are refused; messages that do not fit after merging are not sent.
+            </p>
+            {shown.maxSegments && <p className="field-error">{shown.maxSegments}</p>}
           </div>
-          <p id="rule-max-segments-note" className="field-note">
-            1 segment is 160 characters (70 with emoji or non-Latin letters); longer texts are sent as several segments and billed per segment.
-            Templates that do not fit are refused; messages that do not fit after merging are not sent.
-          </p>
-          {shown.maxSegments && <p className="field-error">{shown.maxSegments}</p>}
-        </div>
 
-        <fieldset className="field">
-          <legend>Answers to STOP, START and HELP</legend>
-          <label className="choice">
-            <input
-              type="radio"
-              name="keyword-replies"
-              value="provider"
-              data-testid="rule-keyword-provider"
-              checked={form.keywordReplies === 'provider'}
-              onChange={() => set({ keywordReplies: 'provider' })}
+          <fieldset className="field">
+            <legend>Answers to STOP, START and HELP</legend>
+            <label className="choice">
+              <input
+                type="radio"
+                name="keyword-replies"
+                value="provider"
+                data-testid="rule-keyword-provider"
+                checked={form.keywordReplies === 'provider'}
+                onChange={() => set({ keywordReplies: 'provider' })}
+              />
+              Twilio answers them (Twilio’s standard opt-out handling; recommended)
+            </label>
+            <label className="choice">
+              <input
+                type="radio"
+                name="keyword-replies"
+                value="app"
+                data-testid="rule-keyword-app"
+                checked={form.keywordReplies === 'app'}
+                onChange={() => set({ keywordReplies: 'app' })}
+              />
+              SMS for Pipedrive answers them (for senders where Twilio’s opt-out handling is turned off)
+            </label>
+            <p className="field-note">Opt-outs are recorded either way; this only decides who sends the confirmation, so a contact never gets it twice.</p>
+          </fieldset>
+
+          <div className="field">
+            <label htmlFor="rule-help-text">Answer to HELP</label>
+            <textarea
+              id="rule-help-text"
+              data-testid="rule-help-text"
+              rows={2}
+              value={form.helpText}
+              placeholder={props.view.helpTextDefault}
+              aria-invalid={!!shown.helpText}
+              aria-describedby="rule-help-text-note"
+              onChange={(e) => set({ helpText: e.target.value })}
             />
-            Twilio answers them (Twilio’s standard opt-out handling; recommended)
-          </label>
-          <label className="choice">
-            <input
-              type="radio"
-              name="keyword-replies"
-              value="app"
-              data-testid="rule-keyword-app"
-              checked={form.keywordReplies === 'app'}
-              onChange={() => set({ keywordReplies: 'app' })}
-            />
-            SMS for Pipedrive answers them (for senders where Twilio’s opt-out handling is turned off)
-          </label>
-          <p className="field-note">Opt-outs are recorded either way; this only decides who sends the confirmation, so a contact never gets it twice.</p>
+            <p id="rule-help-text-note" className="field-note">
+              Leave empty to use the default shown. {form.helpText.trim().length}/{MAX_HELP} characters.
+            </p>
+            {shown.helpText && <p className="field-error">{shown.helpText}</p>}
+          </div>
+
+          <div className="field">
+            <label htmlFor="rule-rate">Sending speed</label>
+            <div className="inline">
+              <input
+                id="rule-rate"
+                data-testid="rule-rate"
+                type="number"
+                min={0.1}
+                max={MAX_RATE}
+                step="any"
+                value={form.sendRatePerSecond}
+                aria-invalid={!!shown.sendRatePerSecond}
+                aria-describedby="rule-rate-note"
+                onChange={(e) => set({ sendRatePerSecond: e.target.value })}
+              />
+              <span>messages per second</span>
+            </div>
+            <p id="rule-rate-note" className="field-note">
+              Per sending number. A US long code sends 1 per second, a toll-free number 3, a short code 100: faster sending is refused by carriers.
+            </p>
+            {shown.sendRatePerSecond && <p className="field-error">{shown.sendRatePerSecond}</p>}
+          </div>
         </fieldset>
-
-        <div className="field">
-          <label htmlFor="rule-help-text">Answer to HELP</label>
-          <textarea
-            id="rule-help-text"
-            data-testid="rule-help-text"
-            rows={2}
-            value={form.helpText}
-            placeholder={props.view.helpTextDefault}
-            aria-invalid={!!shown.helpText}
-            aria-describedby="rule-help-text-note"
-            onChange={(e) => set({ helpText: e.target.value })}
-          />
-          <p id="rule-help-text-note" className="field-note">
-            Leave empty to use the default shown. {form.helpText.trim().length}/{MAX_HELP} characters.
-          </p>
-          {shown.helpText && <p className="field-error">{shown.helpText}</p>}
-        </div>
-
-        <div className="field">
-          <label htmlFor="rule-rate">Sending speed</label>
-          <div className="inline">
-            <input
-              id="rule-rate"
-              data-testid="rule-rate"
-              type="number"
-              min={0.1}
-              max={MAX_RATE}
-              step="any"
-              value={form.sendRatePerSecond}
-              aria-invalid={!!shown.sendRatePerSecond}
-              aria-describedby="rule-rate-note"
-              onChange={(e) => set({ sendRatePerSecond: e.target.value })}
-            />
-            <span>messages per second</span>
-          </div>
-          <p id="rule-rate-note" className="field-note">
-            Per sending number. A US long code sends 1 per second, a toll-free number 3, a short code 100: faster sending is refused by carriers.
-          </p>
-          {shown.sendRatePerSecond && <p className="field-error">{shown.sendRatePerSecond}</p>}
-        </div>
 
         {errors.form && (
           <p className="error-box" role="alert" data-testid="rules-error">
@@ -234,16 +243,18 @@ export function RulesSection(props: {
             )}
           </div>
         )}
-        <div className="editor-actions">
-          <button type="submit" data-testid="save-rules" disabled={!dirty || saving || Object.keys(localErrors).length > 0}>
-            {saving ? 'Saving…' : 'Save rules'}
-          </button>
-          {dirty && (
-            <button type="button" className="secondary" onClick={() => { setForm(formOf(saved)); setErrors({}); }}>
-              Undo changes
+        {canEdit && (
+          <div className="editor-actions">
+            <button type="submit" data-testid="save-rules" disabled={!dirty || saving || Object.keys(localErrors).length > 0}>
+              {saving ? 'Saving…' : 'Save rules'}
             </button>
-          )}
-        </div>
+            {dirty && (
+              <button type="button" className="secondary" onClick={() => { setForm(formOf(saved)); setErrors({}); }}>
+                Undo changes
+              </button>
+            )}
+          </div>
+        )}
       </form>
     </section>
   );

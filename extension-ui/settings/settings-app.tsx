@@ -3,6 +3,7 @@ import { initialTheme, onThemeChange, resize } from '../shared/sdk';
 import { AutomationsSection, type Editing } from './automations-section';
 import { ReportsSection } from './reports-section';
 import { RulesSection } from './rules-section';
+import { TwilioSection } from './twilio-section';
 import type { Automation, Pipeline, SettingsView } from './types';
 import { describeError, useResource } from './use-resource';
 
@@ -93,6 +94,9 @@ export function SettingsApp() {
             </div>
           )}
           {view && view.provisioning.status !== 'complete' && <ProvisioningWarning view={view} />}
+
+          {/* First: without a sender nothing below sends, and it says which number contacts see. */}
+          {view && <TwilioSection view={view.twilio} canEdit={view.canEdit} onChanged={(twilio) => settings.setData({ ...view, twilio })} />}
 
           <AutomationsSection
             automations={automations.resource}

@@ -31,10 +31,13 @@ export type CompanySettings = {
 export type ProvisioningProblem = { step?: string; needsAdmin?: boolean; message?: string };
 
 export type SettingsView = {
+  /** Whether the caller is the installing admin: everyone else sees the rules and the Twilio sender read-only. */
+  canEdit: boolean;
   company: { id: string; name: string | null };
   settings: CompanySettings;
   helpTextDefault: string;
   provisioning: { status: 'pending' | 'complete' | 'needs_admin' | 'failed'; problems: ProvisioningProblem[] };
+  twilio: TwilioView;
 };
 
 export type SettingsWarning = { automationId: string; name: string; problems: string[] };
@@ -57,3 +60,36 @@ export type TemplateRefusal = {
   encoding?: string;
   characters?: number;
 };
+
+/**
+ * Which Twilio sender texts for the company (server/http/twilio-account-routes.ts): its own account (`own`), the
+ * app's shared one (`default`), or nothing at all (`none`). The auth token is never sent back.
+ */
+export type TwilioView = {
+  mode: 'own' | 'default' | 'none';
+  /** Only for `own`: the app's own account id is not shown to companies. */
+  accountSid: string | null;
+  fromNumber: string | null;
+  messagingServiceSid: string | null;
+  verifiedAt: string | null;
+  /** The URL a sender's incoming-message webhook must have for replies to reach the app. */
+  inboundUrl: string;
+  defaultAvailable: boolean;
+};
+
+/** PUT /api/settings/twilio: exactly one of fromNumber and messagingServiceSid. */
+export type TwilioConnectInput = {
+  accountSid: string;
+  authToken: string;
+  fromNumber?: string;
+  messagingServiceSid?: string;
+  pointRepliesHere?: boolean;
+};
+
+/** Where the connected sender's incoming messages go; replies reach the app only when `pointsHere`. */
+export type TwilioReplies = { currentUrl: string | null; pointsHere: boolean; canPointHere: boolean };
+
+export type TwilioConnected = TwilioView & { replies: TwilioReplies };
+
+/** `error.details.reason` of a PUT that Twilio refused (400). */
+export type TwilioRefusalReason = 'credentials_refused' | 'account_inactive' | 'sender_not_found';

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, FrameLocator } from 'playwright-core';
-import { createRig, type Rig } from '../support/rig.js';
+import type { Browser, FrameLocator, Page } from 'playwright-core';
+import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 import { launchBrowser, openInSdkHost, screenshot, type SdkHostPage } from './browser.js';
 
 let rig: Rig;
 let browser: Browser;
 const COMPANY = '1001';
 const ANN = '+14155552671';
+const INBOUND_PATH = '/webhooks/twilio/inbound';
 const person = (name: string) => rig.demo.persons.find((p) => p.name.startsWith(name))!;
 
 type StoredAutomation = { id: string; name: string; enabled: boolean; trigger: { event: string; stageId: number; pipelineId?: number | null }; template: string };
@@ -38,21 +39,25 @@ afterAll(async () => {
   await rig?.close();
 });
 
-// Each test starts from the installed company with no automations and the default rules.
+// Each test starts from the installed company with no automations, the default rules and the default Twilio account.
 beforeEach(async () => {
   for (const a of await rig.ctx.automations.list(COMPANY)) await rig.ctx.automations.remove(COMPANY, a.id);
   const reset = await call('/api/settings', { method: 'PATCH', body: { maxSegments: 1, keywordReplies: 'provider', helpText: null, sendRatePerSecond: 1 } });
   expect(reset.status).toBe(200);
+  expect((await call('/api/settings/twilio', { method: 'DELETE' })).status).toBe(200);
   rig.pd.clearFaults();
 });
 
-async function openSettings(options: { theme?: 'light' | 'dark'; userId?: number; companyId?: number; signedToken?: () => Promise<string> } = {}): Promise<SdkHostPage & { ui: FrameLocator }> {
-  const userId = options.userId ?? rig.demo.adminUserId;
-  const companyId = options.companyId ?? rig.demo.companyId;
-  const fresh = () => rig.jwt({ userId, companyId });
+async function openSettings(
+  options: { theme?: 'light' | 'dark'; userId?: number; companyId?: number; signedToken?: () => Promise<string>; rig?: Rig } = {},
+): Promise<SdkHostPage & { ui: FrameLocator }> {
+  const app = options.rig ?? rig;
+  const userId = options.userId ?? app.demo.adminUserId;
+  const companyId = options.companyId ?? app.demo.companyId;
+  const fresh = () => app.jwt({ userId, companyId });
   let first = true;
   const host = await openInSdkHost(browser, {
-    appUrl: rig.appUrl,
+    appUrl: app.appUrl,
     path: '/settings',
     query: { id: 'settings-runtime-1', userId: String(userId), companyId: String(companyId), theme: options.theme ?? 'light' },
     // The first token goes into the iframe URL (the server checks it before serving the page); later ones answer
@@ -78,6 +83,29 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The form controls of the page with no label a screen reader could read. */
+const unlabelled = (page: Page) =>
+  page.frame({ url: /\/settings\?/ })!.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.textContent?.trim())
+      .map((el) => el.outerHTML),
+  );
+
+/** Fills the "connect your own Twilio account" form; a sender given as MG… is a Messaging Service. */
+async function fillTwilioForm(ui: FrameLocator, values: { accountSid?: string; authToken?: string; sender?: string; pointReplies?: boolean }): Promise<void> {
+  const form = ui.getByTestId('twilio-form');
+  if (values.accountSid !== undefined) await form.getByLabel('Account SID').fill(values.accountSid);
+  if (values.authToken !== undefined) await form.getByLabel('Auth Token').fill(values.authToken);
+  if (values.sender?.startsWith('MG')) {
+    await form.getByLabel('A Messaging Service of this account').check();
+    await form.getByLabel('Messaging Service SID').fill(values.sender);
+  } else if (values.sender !== undefined) {
+    await form.getByLabel('A phone number of this account').check();
+    await form.getByLabel('Phone number', { exact: true }).fill(values.sender);
+  }
+  if (values.pointReplies !== undefined) await form.getByLabel(/Send replies to SMS for Pipedrive/).setChecked(values.pointReplies);
 }
 
 /** Chooses the stage in the editor's picker, once the stages came from Pipedrive. */
@@ -336,18 +364,66 @@ describe('the settings page in a Pipedrive-like host', () => {
     await page.close();
   });
 
-  it('shows a non-admin the refusal and keeps what they typed', async () => {
+  it('shows a non-admin the rules and the Twilio sender read-only, with why', async () => {
+    // The company texts through its own account, connected by the admin: a sales user sees which, and nothing secret.
+    const own = rig.tw.addAccount();
+    rig.tw.addNumber(own.sid, '+15005550012');
+    expect((await call('/api/settings/twilio', { method: 'PUT', body: { accountSid: own.sid, authToken: own.authToken, fromNumber: '+15005550012' } })).status).toBe(200);
+
     const { page, ui } = await openSettings({ userId: rig.demo.salesUserId });
     await ready(ui);
     const form = ui.getByTestId('rules-form');
-    await form.getByLabel('Maximum length of a message').fill('3');
-    await form.getByTestId('save-rules').click();
-    const refusal = form.getByTestId('rules-error');
-    await refusal.waitFor();
-    expect(await refusal.textContent()).toBe('Only a Pipedrive admin who installed the app can change its settings');
-    expect(await form.getByLabel('Maximum length of a message').inputValue()).toBe('3');
-    expect((await call('/api/settings')).json.settings.maxSegments).toBe(1);
+    expect(await ui.getByTestId('rules-read-only').textContent()).toBe('Only the Pipedrive admin who installed SMS for Pipedrive can change the rules.');
+    // The rules are there to read, as stored, but cannot be changed or saved.
+    expect(await form.getByLabel('Maximum length of a message').inputValue()).toBe('1');
+    for (const label of ['Maximum length of a message', 'Answer to HELP', 'Sending speed']) expect(await form.getByLabel(label).isDisabled()).toBe(true);
+    expect(await form.getByTestId('rule-keyword-provider').isChecked()).toBe(true);
+    expect(await form.getByTestId('rule-keyword-app').isDisabled()).toBe(true);
+    expect(await form.getByTestId('save-rules').count()).toBe(0);
+
+    const section = ui.getByTestId('twilio-section');
+    expect(await section.getByTestId('twilio-sender').getAttribute('data-mode')).toBe('own');
+    expect(await section.getByTestId('twilio-address').textContent()).toBe('+15005550012');
+    expect(await section.getByTestId('twilio-read-only').textContent()).toBe('Only the Pipedrive admin who installed SMS for Pipedrive can change the Twilio account.');
+    expect(await section.getByRole('button').count()).toBe(0);
+    expect(await page.frame({ url: /\/settings\?/ })!.content()).not.toContain(own.authToken);
     await screenshot(page, 'settings-not-admin');
+    await page.close();
+  });
+
+  it("still shows the server's refusal when the admin lost the right after the page loaded, and keeps what was typed", async () => {
+    const { page, ui } = await openSettings();
+    await ready(ui);
+    const demote = (isAdmin: number) =>
+      rig.ctx.database.db
+        .updateTable('installations')
+        .set({ is_admin: isAdmin })
+        .where('company_id', '=', COMPANY)
+        .where('user_id', '=', String(rig.demo.adminUserId))
+        .execute();
+    await demote(0);
+    try {
+      const form = ui.getByTestId('rules-form');
+      await form.getByLabel('Maximum length of a message').fill('3');
+      await form.getByTestId('save-rules').click();
+      const refusal = form.getByTestId('rules-error');
+      await refusal.waitFor();
+      expect(await refusal.textContent()).toBe('Only a Pipedrive admin who installed the app can change its settings');
+      expect(await form.getByLabel('Maximum length of a message').inputValue()).toBe('3');
+
+      const own = rig.tw.addAccount();
+      await ui.getByTestId('twilio-connect').click();
+      await fillTwilioForm(ui, { accountSid: own.sid, authToken: own.authToken, sender: '+15005550013' });
+      await ui.getByTestId('twilio-save').click();
+      const twilioRefusal = ui.getByTestId('twilio-form-error');
+      await twilioRefusal.waitFor();
+      expect(await twilioRefusal.textContent()).toBe('Only a Pipedrive admin who installed the app can change its Twilio account');
+      expect(await ui.getByLabel('Account SID').inputValue()).toBe(own.sid);
+      expect(await ui.getByLabel('Phone number', { exact: true }).inputValue()).toBe('+15005550013');
+    } finally {
+      await demote(1);
+    }
+    expect((await call('/api/settings')).json).toMatchObject({ settings: { maxSegments: 1 }, twilio: { mode: 'default' } });
     await page.close();
   });
 
@@ -416,13 +492,7 @@ describe('the settings page in a Pipedrive-like host', () => {
     await ready(ui);
     await ui.getByTestId('automation-item').waitFor();
     const frame = page.frame({ url: /\/settings\?/ })!;
-    const unlabelled = () =>
-      frame.evaluate(() =>
-        [...document.querySelectorAll('input, select, textarea, button')]
-          .filter((el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.textContent?.trim())
-          .map((el) => el.outerHTML),
-      );
-    expect(await unlabelled()).toEqual([]);
+    expect(await unlabelled(page)).toEqual([]);
     // Nothing clickable is a div or a span.
     expect(await frame.evaluate(() => document.querySelectorAll('div[onclick], span[onclick], [role="button"]:not(button)').length)).toBe(0);
 
@@ -434,7 +504,7 @@ describe('the settings page in a Pipedrive-like host', () => {
     await page.keyboard.press('Tab');
     expect(await frame.evaluate(() => (document.activeElement as HTMLInputElement).dataset.testid)).toBe('automation-name');
     expect(await frame.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle)).toBe('solid');
-    expect(await unlabelled()).toEqual([]);
+    expect(await unlabelled(page)).toEqual([]);
     // Escape with nothing typed closes without asking.
     await page.keyboard.press('Escape');
     await ui.getByTestId('automation-editor').waitFor({ state: 'detached' });
@@ -464,8 +534,8 @@ describe('the settings page in a Pipedrive-like host', () => {
     await screenshot(page, 'settings-stages-unavailable');
     rig.pd.clearFaults();
     await error.getByRole('button', { name: 'Try again' }).click();
-    await ui.getByTestId('automation-stage').waitFor();
-    expect(await ui.getByTestId('automation-stage').inputValue()).toBe(String(rig.demo.stages.negotiation));
+    // The picker shows (disabled) while the stages load, and holds the typed stage once they are there.
+    await expect.poll(() => ui.getByTestId('automation-stage').inputValue()).toBe(String(rig.demo.stages.negotiation));
     await expect.poll(() => ui.getByTestId('automation-trigger').textContent()).toBe('Deal enters Sales › Quote sent');
     await page.close();
   });
@@ -532,5 +602,171 @@ describe('the settings page in a Pipedrive-like host', () => {
     const gz = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(`dist/ui/${file}`)).length, 0);
     console.log(`settings JavaScript: ${(gz / 1024).toFixed(1)} KB gzipped in ${scripts.length} files`);
     expect(gz).toBeLessThan(120 * 1024);
+  });
+});
+
+// After the reports test, so that the README's screenshot of the reports is not crowded by this file's own traffic.
+describe('the Twilio sender section', () => {
+  it("connects the company's own Twilio account: Twilio's refusals show at their field, then its number texts and gets the replies", async () => {
+    const OWN_NUMBER = '+15005550010';
+    const own = rig.tw.addAccount();
+    rig.tw.addNumber(own.sid, OWN_NUMBER);
+    await call('/api/automations', {
+      method: 'POST',
+      body: { name: 'Quote follow-up', trigger: { event: 'deal.stage_entered', stageId: rig.demo.stages.quoteSent }, template: 'Hi {{person.first_name|there}}, your quote is ready.' },
+    });
+    const { page, ui, log, answerConfirmations } = await openSettings();
+    await ready(ui);
+    const section = ui.getByTestId('twilio-section');
+    const sender = section.getByTestId('twilio-sender');
+    expect(await sender.getAttribute('data-mode')).toBe('default');
+    expect(await sender.textContent()).toContain(`Texts go out from the shared number of SMS for Pipedrive, ${FROM_NUMBER}.`);
+
+    await section.getByRole('button', { name: 'Connect your own Twilio account' }).click();
+    const form = ui.getByTestId('twilio-form');
+    await form.waitFor();
+    expect(await form.getByLabel('Auth Token').getAttribute('type')).toBe('password');
+    expect(await form.getByLabel(/Send replies to SMS for Pipedrive/).isChecked()).toBe(true);
+    expect(await unlabelled(page)).toEqual([]);
+
+    // A number without its country code is caught before Twilio is asked.
+    const puts: string[] = [];
+    page.on('request', (r) => r.method() === 'PUT' && puts.push(r.url()));
+    await fillTwilioForm(ui, { accountSid: own.sid, authToken: 'f'.repeat(32), sender: '(500) 555-0010' });
+    await form.getByTestId('twilio-save').click();
+    expect(await form.getByTestId('twilio-from-number-error').textContent()).toContain('with its country code');
+    expect(puts).toEqual([]);
+
+    // Twilio refuses the Auth Token: said next to it, and every value stays.
+    await fillTwilioForm(ui, { sender: OWN_NUMBER });
+    await form.getByTestId('twilio-save').click();
+    const tokenError = form.getByTestId('twilio-auth-token-error');
+    await tokenError.waitFor();
+    expect(await tokenError.textContent()).toContain('Twilio refused this Account SID and Auth Token.');
+    expect(await form.getByLabel('Auth Token').getAttribute('aria-invalid')).toBe('true');
+    expect(await form.getByLabel('Account SID').inputValue()).toBe(own.sid);
+    expect(await form.getByLabel('Auth Token').inputValue()).toBe('f'.repeat(32));
+    expect(await form.getByLabel('Phone number', { exact: true }).inputValue()).toBe(OWN_NUMBER);
+    expect(await form.getByLabel(/Send replies to SMS for Pipedrive/).isChecked()).toBe(true);
+
+    // The right token, but the app's shared number is not a number of this account: said next to the number.
+    await fillTwilioForm(ui, { authToken: own.authToken, sender: FROM_NUMBER });
+    expect(await form.getByTestId('twilio-auth-token-error').count()).toBe(0);
+    await form.getByTestId('twilio-save').click();
+    const senderError = form.getByTestId('twilio-from-number-error');
+    await senderError.waitFor();
+    expect(await senderError.textContent()).toContain(`${FROM_NUMBER} is not a number of this Twilio account.`);
+    expect(await form.getByLabel('Auth Token').inputValue()).toBe(own.authToken);
+    expect(await form.getByLabel('Phone number', { exact: true }).inputValue()).toBe(FROM_NUMBER);
+    await screenshot(page, 'settings-twilio-refused');
+    expect((await call('/api/settings/twilio')).json.mode).toBe('default');
+
+    // Its own number, with replies sent to the app: Twilio's webhook for the number now points here.
+    await fillTwilioForm(ui, { sender: OWN_NUMBER });
+    await form.getByTestId('twilio-save').click();
+    await form.waitFor({ state: 'detached' });
+    expect(await sender.getAttribute('data-mode')).toBe('own');
+    expect(await sender.getByTestId('twilio-address').textContent()).toBe(OWN_NUMBER);
+    expect(await sender.getByTestId('twilio-account').textContent()).toBe(own.sid);
+    expect(await sender.textContent()).toContain('verified with Twilio on');
+    expect(await section.getByTestId('twilio-replies-ok').textContent()).toBe(`Replies to ${OWN_NUMBER} come to SMS for Pipedrive and are logged in Pipedrive.`);
+    expect(await section.getByTestId('twilio-status').textContent()).toBe(`Twilio account connected: texts now go out from ${OWN_NUMBER}.`);
+    expect(rig.tw.number(OWN_NUMBER)!.smsUrl).toBe(`${rig.appUrl}${INBOUND_PATH}`);
+    expect((await call('/api/settings/twilio')).json).toMatchObject({ mode: 'own', accountSid: own.sid, fromNumber: OWN_NUMBER });
+    // Focus lands on the section's action, and the token is nowhere on the page any more.
+    expect(await page.frame({ url: /\/settings\?/ })!.evaluate(() => (document.activeElement as HTMLElement).dataset.testid)).toBe('twilio-change');
+    expect(await page.frame({ url: /\/settings\?/ })!.content()).not.toContain(own.authToken);
+    await screenshot(page, 'settings-twilio-own');
+
+    // Ann's deal enters the automation's stage: the text goes out through the company's account, from its number.
+    await rig.pd.moveDealToStage(person('Ann').dealId, rig.demo.stages.leadIn);
+    await rig.pd.moveDealToStage(person('Ann').dealId, rig.demo.stages.quoteSent);
+    await waitFor(() => rig.tw.messagesTo(ANN).some((m) => m.body.startsWith('Hi Ann, your quote is ready.') && m.accountSid === own.sid), 10_000);
+    expect(rig.tw.messagesTo(ANN).at(-1)).toMatchObject({ accountSid: own.sid, from: OWN_NUMBER });
+
+    // Disconnecting asks in Pipedrive's dialog; "Cancel" keeps the account.
+    await answerConfirmations(false);
+    await section.getByRole('button', { name: 'Disconnect' }).click();
+    await waitFor(async () => (await log()).some((e) => e.command === 'show_confirmation'));
+    expect((await log()).find((e) => e.command === 'show_confirmation')!.args).toMatchObject({
+      title: 'Disconnect your Twilio account?',
+      description: expect.stringContaining('Texts go out from the shared number of SMS for Pipedrive again'),
+      okColor: 'negative',
+    });
+    await page.waitForTimeout(200);
+    expect((await call('/api/settings/twilio')).json.mode).toBe('own');
+
+    await answerConfirmations(true);
+    await section.getByRole('button', { name: 'Disconnect' }).click();
+    await expect.poll(() => sender.getAttribute('data-mode')).toBe('default');
+    expect(await sender.getByTestId('twilio-address').textContent()).toBe(FROM_NUMBER);
+    expect(await section.getByTestId('twilio-replies-ok').count()).toBe(0);
+    expect((await call('/api/settings/twilio')).json).toMatchObject({ mode: 'default', accountSid: null, fromNumber: FROM_NUMBER });
+    await page.close();
+  });
+
+  it('warns when replies will not reach the app, shows the URL to set, and sets it on request', async () => {
+    const NUMBER = '+15005550011';
+    const helpdesk = 'https://helpdesk.example.com/sms';
+    const own = rig.tw.addAccount();
+    rig.tw.addNumber(own.sid, NUMBER, { smsUrl: helpdesk });
+    const service = rig.tw.addMessagingService(own.sid, { numbers: [NUMBER] });
+    const { page, ui } = await openSettings();
+    await ready(ui);
+    const section = ui.getByTestId('twilio-section');
+    await section.getByTestId('twilio-connect').click();
+    // Another system answers this number: the admin leaves its webhook alone.
+    await fillTwilioForm(ui, { accountSid: own.sid, authToken: own.authToken, sender: NUMBER, pointReplies: false });
+    await ui.getByTestId('twilio-save').click();
+
+    const warning = section.getByTestId('twilio-replies-warning');
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain(`Replies to ${NUMBER} will not reach SMS for Pipedrive.`);
+    expect(await warning.getByTestId('twilio-current-url').textContent()).toBe(`Its incoming messages now go to ${helpdesk}.`);
+    expect(await warning.getByLabel('Incoming-message webhook URL').inputValue()).toBe(`${rig.appUrl}${INBOUND_PATH}`);
+    expect(rig.tw.number(NUMBER)!.smsUrl).toBe(helpdesk);
+    expect(await unlabelled(page)).toEqual([]);
+    await screenshot(page, 'settings-twilio-replies-warning');
+
+    // "Set it for me" points the number here, without asking for the Auth Token again.
+    await warning.getByRole('button', { name: 'Set it for me' }).click();
+    await section.getByTestId('twilio-replies-ok').waitFor();
+    expect(await section.getByTestId('twilio-replies-warning').count()).toBe(0);
+    expect(rig.tw.number(NUMBER)!.smsUrl).toBe(`${rig.appUrl}${INBOUND_PATH}`);
+
+    // Changing to the account's Messaging Service: the form keeps the account but never the token. Replies depend on
+    // the service's own setting, which the app cannot change: the warning says where, without "Set it for me".
+    await section.getByRole('button', { name: 'Change account' }).click();
+    const form = ui.getByTestId('twilio-form');
+    expect(await form.getByLabel('Account SID').inputValue()).toBe(own.sid);
+    expect(await form.getByLabel('Phone number', { exact: true }).inputValue()).toBe(NUMBER);
+    expect(await form.getByLabel('Auth Token').inputValue()).toBe('');
+    await fillTwilioForm(ui, { authToken: own.authToken, sender: service.sid });
+    expect(await form.getByLabel(/Send replies to SMS for Pipedrive/).count()).toBe(0);
+    await form.getByTestId('twilio-save').click();
+    await form.waitFor({ state: 'detached' });
+    expect(await section.getByTestId('twilio-address').textContent()).toBe(service.sid);
+    expect(await warning.textContent()).toContain(`Replies to Messaging Service ${service.sid} will not reach SMS for Pipedrive.`);
+    expect(await warning.textContent()).toContain(`Messaging › Services › ${service.sid} › Integration`);
+    expect(await warning.getByRole('button', { name: 'Set it for me' }).count()).toBe(0);
+    expect((await call('/api/settings/twilio')).json).toMatchObject({ mode: 'own', fromNumber: null, messagingServiceSid: service.sid });
+    await page.close();
+  });
+
+  it('says that nothing can be sent when no Twilio account is configured at all', async () => {
+    const bare = await createRig({ walkthrough: true, twilio: false });
+    try {
+      await bare.installDemo();
+      const { page, ui } = await openSettings({ rig: bare });
+      await ready(ui);
+      const sender = ui.getByTestId('twilio-sender');
+      expect(await sender.getAttribute('data-mode')).toBe('none');
+      expect(await sender.textContent()).toContain('No Twilio account is connected, so texts cannot be sent.');
+      expect(await ui.getByTestId('twilio-connect').isEnabled()).toBe(true);
+      await screenshot(page, 'settings-twilio-none');
+      await page.close();
+    } finally {
+      await bare.close();
+    }
   });
 });
