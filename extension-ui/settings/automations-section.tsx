@@ -20,8 +20,10 @@ export function AutomationsSection(props: {
   editing: Editing;
   onEdit: (editing: Editing) => void;
   onLimitLearned: (maxSegments: number) => void;
+  /** Only the admin who installed may change automations (the server refuses others); everyone may read them. */
+  canEdit: boolean;
 }) {
-  const { automations, editing } = props;
+  const { automations, editing, canEdit } = props;
   const list = automations.data?.automations ?? [];
   const stages = indexStages(props.pipelines.data?.pipelines);
   const [status, setStatus] = useState('');
@@ -61,12 +63,17 @@ export function AutomationsSection(props: {
     <section className="section" aria-labelledby="automations-title" id="automations">
       <div className="section-head">
         <h2 id="automations-title">Automations</h2>
-        {!editing && automations.data && list.length > 0 && (
+        {canEdit && !editing && automations.data && list.length > 0 && (
           <button type="button" data-testid="new-automation" onClick={() => props.onEdit({ mode: 'new' })}>
             New automation
           </button>
         )}
       </div>
+      {!canEdit && (
+        <p className="read-only-note" data-testid="automations-read-only">
+          Only a Pipedrive admin who installed SMS for Pipedrive can add or change automations.
+        </p>
+      )}
       <p className="visually-hidden" role="status" aria-live="polite" data-testid="automations-status">
         {status}
       </p>
@@ -114,9 +121,11 @@ export function AutomationsSection(props: {
             <strong>No automations yet.</strong>
           </p>
           <p>An automation texts a deal’s contact person when the deal enters a stage you choose, e.g. a reminder when a quote is sent.</p>
-          <button type="button" data-testid="new-automation" onClick={() => props.onEdit({ mode: 'new' })}>
-            Create your first automation
-          </button>
+          {canEdit && (
+            <button type="button" data-testid="new-automation" onClick={() => props.onEdit({ mode: 'new' })}>
+              Create your first automation
+            </button>
+          )}
         </div>
       )}
 
@@ -130,6 +139,7 @@ export function AutomationsSection(props: {
               maxSegments={props.maxSegments}
               editing={editing?.mode === 'edit' && editing.id === automation.id}
               busy={!!editing}
+              canEdit={canEdit}
               onEdit={() => props.onEdit({ mode: 'edit', id: automation.id })}
               onChanged={replace}
               onDeleted={() => onDeleted(automation)}
@@ -147,6 +157,7 @@ function AutomationItem(props: {
   maxSegments: number;
   editing: boolean;
   busy: boolean;
+  canEdit: boolean;
   onEdit: () => void;
   onChanged: (automation: Automation) => void;
   onDeleted: () => void;
@@ -216,27 +227,33 @@ function AutomationItem(props: {
           </p>
         )}
       </div>
-      <div className="automation-actions">
-        <label className="switch" htmlFor={toggleId}>
-          <input
-            id={toggleId}
-            type="checkbox"
-            role="switch"
-            data-testid="automation-enabled"
-            checked={automation.enabled}
-            disabled={pending !== null}
-            aria-label={`Enabled: ${automation.name}`}
-            onChange={(e) => void toggle(e.target.checked)}
-          />
-          <span aria-hidden="true">{automation.enabled ? 'On' : 'Off'}</span>
-        </label>
-        <button type="button" className="secondary" data-testid="edit-automation" disabled={props.busy || pending !== null} aria-label={`Edit ${automation.name}`} onClick={props.onEdit}>
-          Edit
-        </button>
-        <button type="button" className="secondary danger" data-testid="delete-automation" disabled={props.busy || pending !== null} aria-label={`Delete ${automation.name}`} onClick={() => void remove()}>
-          {pending === 'delete' ? 'Deleting…' : 'Delete'}
-        </button>
-      </div>
+      {props.canEdit ? (
+        <div className="automation-actions">
+          <label className="switch" htmlFor={toggleId}>
+            <input
+              id={toggleId}
+              type="checkbox"
+              role="switch"
+              data-testid="automation-enabled"
+              checked={automation.enabled}
+              disabled={pending !== null}
+              aria-label={`Enabled: ${automation.name}`}
+              onChange={(e) => void toggle(e.target.checked)}
+            />
+            <span aria-hidden="true">{automation.enabled ? 'On' : 'Off'}</span>
+          </label>
+          <button type="button" className="secondary" data-testid="edit-automation" disabled={props.busy || pending !== null} aria-label={`Edit ${automation.name}`} onClick={props.onEdit}>
+            Edit
+          </button>
+          <button type="button" className="secondary danger" data-testid="delete-automation" disabled={props.busy || pending !== null} aria-label={`Delete ${automation.name}`} onClick={() => void remove()}>
+            {pending === 'delete' ? 'Deleting…' : 'Delete'}
+          </button>
+        </div>
+      ) : (
+        <p className="automation-state" data-testid="automation-state">
+          {automation.enabled ? 'On' : 'Off'}
+        </p>
+      )}
     </li>
   );
 }

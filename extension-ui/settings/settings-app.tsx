@@ -109,6 +109,7 @@ export function SettingsApp() {
             editing={editing}
             onEdit={edit}
             onLimitLearned={(limit) => view && settings.setData({ ...view, settings: { ...view.settings, maxSegments: limit } })}
+            canEdit={view?.canEdit ?? false}
           />
           <ReportsSection />
           {view && (

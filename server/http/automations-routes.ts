@@ -64,6 +64,13 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     return company;
   };
 
+  // Automations text the company's contacts: configuring them is an admin's job (SPEC §1), like the rules.
+  const adminCompanyOf = async (req: Request) => {
+    const company = await companyOf(req);
+    if (!(await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId))) throw new ForbiddenError(ONLY_ADMINS);
+    return company;
+  };
+
   const checkTemplate = (text: string, maxSegments: number) => {
     const v = validateTemplate(text, { maxSegments });
     if (!v.ok) {
@@ -83,7 +90,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
   });
 
   router.post('/api/automations', async (req, res) => {
-    const company = await companyOf(req);
+    const company = await adminCompanyOf(req);
     const body = parseBody(createBody, req.body);
     checkTemplate(body.template, company.parsedSettings.maxSegments);
     res.status(201).json(await ctx.automations.create(company.id, body));
@@ -97,7 +104,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
   });
 
   router.patch('/api/automations/:id', async (req, res) => {
-    const company = await companyOf(req);
+    const company = await adminCompanyOf(req);
     const existing = await ctx.automations.get(company.id, req.params.id as string);
     if (!existing) throw new NotFoundError('No such automation');
     const patch = parseBody(patchBody, req.body);
@@ -114,7 +121,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
   });
 
   router.delete('/api/automations/:id', async (req, res) => {
-    const company = await companyOf(req);
+    const company = await adminCompanyOf(req);
     if (!(await ctx.automations.remove(company.id, req.params.id as string))) throw new NotFoundError('No such automation');
     res.status(204).end();
   });
@@ -125,8 +132,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
   });
 
   router.patch('/api/settings', async (req, res) => {
-    const company = await companyOf(req);
-    if (!(await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId))) throw new ForbiddenError(ONLY_ADMINS);
+    const company = await adminCompanyOf(req);
     const patch = parseBody(companySettingsPatchSchema, req.body);
     const next = companySettingsSchema.parse({ ...company.parsedSettings, ...patch });
     await ctx.companies.updateSettings(company.id, next, new Date(ctx.clock.now()).toISOString());

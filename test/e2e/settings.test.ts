@@ -364,11 +364,16 @@ describe('the settings page in a Pipedrive-like host', () => {
     await page.close();
   });
 
-  it('shows a non-admin the rules and the Twilio sender read-only, with why', async () => {
+  it('shows a non-admin the automations, the rules and the Twilio sender read-only, with why', async () => {
     // The company texts through its own account, connected by the admin: a sales user sees which, and nothing secret.
     const own = rig.tw.addAccount();
     rig.tw.addNumber(own.sid, '+15005550012');
     expect((await call('/api/settings/twilio', { method: 'PUT', body: { accountSid: own.sid, authToken: own.authToken, fromNumber: '+15005550012' } })).status).toBe(200);
+    const made = await call('/api/automations', {
+      method: 'POST',
+      body: { name: 'Read me', trigger: { event: 'deal.created', stageId: rig.demo.stages.leadIn }, template: 'Welcome!' },
+    });
+    expect(made.status).toBe(201);
 
     const { page, ui } = await openSettings({ userId: rig.demo.salesUserId });
     await ready(ui);
@@ -380,6 +385,14 @@ describe('the settings page in a Pipedrive-like host', () => {
     expect(await form.getByTestId('rule-keyword-provider').isChecked()).toBe(true);
     expect(await form.getByTestId('rule-keyword-app').isDisabled()).toBe(true);
     expect(await form.getByTestId('save-rules').count()).toBe(0);
+
+    // Automations are listed with their state, without the controls the server would refuse.
+    expect(await ui.getByTestId('automations-read-only').textContent()).toBe('Only a Pipedrive admin who installed SMS for Pipedrive can add or change automations.');
+    const items = ui.getByTestId('automation-item');
+    await items.filter({ hasText: 'Read me' }).waitFor();
+    expect(await items.count()).toBe((await call('/api/automations')).json.automations.length);
+    expect(await ui.getByTestId('automation-state').count()).toBe(await items.count());
+    for (const control of ['new-automation', 'edit-automation', 'delete-automation', 'automation-enabled']) expect(await ui.getByTestId(control).count()).toBe(0);
 
     const section = ui.getByTestId('twilio-section');
     expect(await section.getByTestId('twilio-sender').getAttribute('data-mode')).toBe('own');

@@ -94,6 +94,30 @@ describe('automations CRUD', () => {
   });
 });
 
+describe('who may change automations', () => {
+  it('lets every user of the company read them, and only an admin who installed change them', async () => {
+    const created = await api()
+      .post('/api/automations')
+      .set('authorization', `Bearer ${token}`)
+      .send({ name: 'Admin made', trigger: { event: 'deal.created', stageId: stageId() }, template: 'Hello' });
+    expect(created.status).toBe(201);
+    // A sales user who installed (not an admin), and one who never installed.
+    expect((await rig.install(rig.demo.salesUserId)).status).toBe(200);
+    for (const userId of [rig.demo.salesUserId, 9_999]) {
+      const auth = { authorization: `Bearer ${await rig.jwt({ userId, companyId: rig.demo.companyId })}` };
+      expect((await api().get('/api/automations').set(auth)).body.automations.map((a: { id: string }) => a.id)).toContain(created.body.id);
+      const post = await api().post('/api/automations').set(auth).send({ name: 'Sales made', trigger: { event: 'deal.created', stageId: stageId() }, template: 'Hi' });
+      expect(post.status).toBe(403);
+      expect(post.body.error.message).toContain('admin');
+      expect((await api().patch(`/api/automations/${created.body.id}`).set(auth).send({ enabled: false })).status).toBe(403);
+      expect((await api().delete(`/api/automations/${created.body.id}`).set(auth)).status).toBe(403);
+    }
+    const after = await api().get(`/api/automations/${created.body.id}`).set('authorization', `Bearer ${token}`);
+    expect(after.body).toMatchObject({ name: 'Admin made', enabled: true });
+    expect((await api().get('/api/automations').set('authorization', `Bearer ${token}`)).body.automations.some((a: { name: string }) => a.name === 'Sales made')).toBe(false);
+  });
+});
+
 describe('template validation at save time', () => {
   const post = (template: string) =>
     api().post('/api/automations').set('authorization', `Bearer ${token}`).send({ name: 'x', trigger: { event: 'deal.created', stageId: 12 }, template });
