@@ -5,6 +5,7 @@ import * as inbound from './2026-11-27T1600-inbound.js';
 import * as consentByPhone from './2026-11-27T1700-consent-by-phone.js';
 import * as reports from './2026-11-27T1800-reports.js';
 import * as companyTwilio from './2026-11-27T1900-company-twilio.js';
+import * as housekeeping from './2026-11-27T2000-housekeeping.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T1700-consent-by-phone': consentByPhone,
   '2026-11-27T1800-reports': reports,
   '2026-11-27T1900-company-twilio': companyTwilio,
+  '2026-11-27T2000-housekeeping': housekeeping,
 };

@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database.js';
 import type { Job, OutboundMessage } from '../../db/schema.js';
 import { claimDueJobs, claimDueMessages } from '../../db/queue-queries.js';
+import { DEFAULT_RETENTION, pruneExpired, type RetentionDays } from './housekeeping.js';
 import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import { InstallationRevokedError, NotFoundError, PipedriveApiError, SmsProviderError } from '../errors.js';
@@ -30,6 +31,9 @@ export type OutboxWorkerOptions = {
   maxAttempts: number;
   /** Per-sender pacing; the benchmark turns it off to measure the drain itself. */
   rateLimit: boolean;
+  /** How often expired records are pruned (see housekeeping.ts); the first pass after start does it too. */
+  housekeepingEveryMs: number;
+  retention: RetentionDays;
 };
 
 export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
@@ -41,6 +45,8 @@ export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
   retryMaxMs: 10 * 60_000,
   maxAttempts: 8,
   rateLimit: true,
+  housekeepingEveryMs: 60 * 60_000,
+  retention: DEFAULT_RETENTION,
 };
 
 export type OutboxDeps = {
@@ -74,6 +80,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
   let loop: Promise<void> | null = null;
   let wakeUp: (() => void) | null = null;
   let lastRecovery = 0;
+  let lastHousekeeping = 0;
 
   // ---- state transitions: each is conditional on the row still being ours --------------------------------------
 
@@ -372,6 +379,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       lastRecovery = now();
       await recover();
     }
+    if (now() - lastHousekeeping > options.housekeepingEveryMs) {
+      lastHousekeeping = now();
+      await housekeep();
+    }
     const lease = iso(now() + options.leaseMs);
     const messages = await claimDueMessages(database, iso(), lease, options.concurrency * 4);
     const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
@@ -388,6 +399,16 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     return messages.length + jobs.length;
   }
 
+  async function housekeep(): Promise<void> {
+    try {
+      const deleted = await pruneExpired(database, now(), options.retention);
+      if (Object.values(deleted).some((n) => n > 0)) log.info({ deleted }, 'expired records pruned');
+    } catch (error) {
+      // Never worth stopping the sends for: the next pass tries again.
+      log.warn({ err: error }, 'pruning expired records failed');
+    }
+  }
+
   function wake() {
     wakeUp?.();
   }
@@ -399,6 +420,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       await recover();
     },
     wake,
+    housekeep,
     start() {
       if (running) return;
       running = true;
