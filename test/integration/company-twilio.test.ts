@@ -170,3 +170,42 @@ describe('texting through the company account', () => {
 function signWith(authToken: string, url: string, params: Record<string, string>): string {
   return twilio.getExpectedTwilioSignature(authToken, url, params);
 }
+
+describe('a send left unconfirmed by a process that died', () => {
+  /** What a process that died during the Twilio call leaves: the row in `sending` since ten minutes ago. */
+  async function unconfirmed(sender: string, body: string) {
+    const at = new Date().toISOString();
+    const id = `unconfirmed-${sender}`;
+    await rig.ctx.database.db
+      .insertInto('outbound_messages')
+      .values({
+        id, company_id: COMPANY, source: 'automation', template: body, deal_id: ann().dealId, person_id: ann().id,
+        to_e164: ANN, body, sender, state: 'sending', attempts: 1,
+        sending_at: new Date(Date.now() - 10 * 60_000).toISOString(), next_attempt_at: at, created_at: at, updated_at: at,
+      })
+      .execute();
+    return id;
+  }
+  const row = (id: string) => rig.ctx.database.db.selectFrom('outbound_messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('is looked up in the company account it went out through, and marked sent without a second text', async () => {
+    expect((await put({ accountSid: own.sid, authToken: own.authToken, fromNumber: OWN_NUMBER })).status).toBe(200);
+    const body = 'Hi Ann, one more thing.\nReply STOP to opt out';
+    // Twilio got it (through the company's account) before the process died.
+    const accepted = await rig.ctx.sms.send({ accountSid: own.sid, authToken: own.authToken }, { to: ANN, body, from: OWN_NUMBER });
+    const id = await unconfirmed(OWN_NUMBER, body);
+    const before = rig.tw.messagesTo(ANN).length;
+    await rig.ctx.outbox.recover();
+    expect(await row(id)).toMatchObject({ state: 'sent', provider_sid: accepted.sid });
+    expect(rig.tw.messagesTo(ANN)).toHaveLength(before);
+  });
+
+  it('is recorded failed, not resent, when the account it went out through is no longer configured', async () => {
+    const id = await unconfirmed('+15005550099', 'Hi Ann, from an account since replaced.\nReply STOP to opt out');
+    const before = rig.tw.messagesTo(ANN).length;
+    await rig.ctx.outbox.recover();
+    await rig.settle();
+    expect(await row(id)).toMatchObject({ state: 'failed', error_code: 'unconfirmed' });
+    expect(rig.tw.messagesTo(ANN)).toHaveLength(before);
+  });
+});
