@@ -95,6 +95,31 @@ describe('the same code on PostgreSQL', () => {
     expect(rows[0].n).toBe(6);
   });
 
+  it('claims no more rows than asked, even with SKIP LOCKED', async () => {
+    const waiting = await rig.ctx.database.db.selectFrom('outbound_messages').select('id').where('state', '=', 'queued').execute();
+    const at = new Date().toISOString();
+    await rig.ctx.database.db
+      .insertInto('outbound_messages')
+      .values(
+        Array.from({ length: 10 }, (_, i) => ({
+          id: `pg-limit-${i}`,
+          company_id: '1001',
+          source: 'automation' as const,
+          template: 'x',
+          state: 'queued' as const,
+          next_attempt_at: at,
+          created_at: at,
+          updated_at: at,
+        })),
+      )
+      .execute();
+    const lease = new Date(Date.now() + 60_000).toISOString();
+    const first = await claimDueMessages(rig.ctx.database, new Date().toISOString(), lease, 3);
+    expect(first).toHaveLength(3);
+    const rest = await claimDueMessages(rig.ctx.database, new Date().toISOString(), lease, 100);
+    expect(rest).toHaveLength(waiting.length + 10 - 3);
+  });
+
   it('deletes the company on the last uninstall and keeps the opt-out history', async () => {
     await rig.ctx.optOuts.record({ companyId: '1001', phoneE164: '+14155552671', sender: null, action: 'opt_out', source: 'inbound_keyword' });
     expect((await rig.pd.uninstall({ userId: rig.demo.adminUserId })).status).toBe(200);
