@@ -171,6 +171,12 @@ export interface InboundMessagesTable {
   received_at: string;
 }
 
+/** The next moment a sender may send, shared by every worker (ms since the epoch). */
+export interface SenderPaceTable {
+  sender_key: string;
+  next_free_at: number;
+}
+
 export interface Schema {
   companies: CompaniesTable;
   installations: InstallationsTable;
@@ -181,6 +187,7 @@ export interface Schema {
   jobs: JobsTable;
   message_status_events: MessageStatusEventsTable;
   inbound_messages: InboundMessagesTable;
+  sender_pace: SenderPaceTable;
 }
 
 export type Company = Selectable<CompaniesTable>;

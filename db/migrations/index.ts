@@ -6,6 +6,7 @@ import * as consentByPhone from './2026-11-27T1700-consent-by-phone.js';
 import * as reports from './2026-11-27T1800-reports.js';
 import * as companyTwilio from './2026-11-27T1900-company-twilio.js';
 import * as housekeeping from './2026-11-27T2000-housekeeping.js';
+import * as senderPace from './2026-11-27T2100-sender-pace.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T1800-reports': reports,
   '2026-11-27T1900-company-twilio': companyTwilio,
   '2026-11-27T2000-housekeeping': housekeeping,
+  '2026-11-27T2100-sender-pace': senderPace,
 };

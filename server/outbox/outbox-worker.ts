@@ -16,7 +16,7 @@ import type { SmsPort } from '../twilio/sms-port.js';
 import { enqueueJob, JobSkipped, runJob } from './jobs.js';
 import { escapeHtml } from '../html.js';
 import { isProgress } from './message-status.js';
-import { createRateLimiter } from './rate-limiter.js';
+import { createSenderPace } from './sender-pace.js';
 
 export type OutboxWorkerOptions = {
   /** Messages and jobs handled at once. */
@@ -71,7 +71,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
   const { database, optOuts, sms, now } = deps;
   const { db } = database;
   const log = deps.logger.child({ subsystem: 'outbox' });
-  const limiter = createRateLimiter(now);
+  const pace = createSenderPace(database, now);
   const owners = new Map<string, { name: string | null; at: number }>();
   const statusCallback = `${deps.appUrl}/webhooks/twilio/status`;
   const iso = (ms = now()) => new Date(ms).toISOString();
@@ -178,11 +178,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     if (!composed.ok) return skip(row, composed.reason, { ...phoneFields, ...measured });
 
     if (options.rateLimit) {
-      const wait = limiter.wait(sender.key, company.parsedSettings.sendRatePerSecond);
+      const turn = await pace.reserve(sender.key, company.parsedSettings.sendRatePerSecond, 2_000);
       // Hold a claim only for a short wait; a long queue behind one sender goes back to the table until its turn.
-      if (wait > 2_000) return finish(row, 'claimed', { state: 'queued', next_attempt_at: iso(now() + wait) });
-      limiter.reserve(sender.key, company.parsedSettings.sendRatePerSecond);
-      if (wait > 0) await sleep(wait);
+      if (!turn.reserved) return finish(row, 'claimed', { state: 'queued', next_attempt_at: iso(now() + turn.waitMs) });
+      if (turn.waitMs > 0) await sleep(turn.waitMs);
     }
 
     const sendingAt = iso();

@@ -1,29 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresSchema } from '../support/postgres.js';
-import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
+import { createRigOn, FROM_NUMBER, type Rig } from '../support/rig.js';
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 
 describe.each(['sqlite', 'postgres'] as const)('pruning expired records on %s', (kind) => {
   let rig: Rig;
-  let dropSchema: (() => Promise<void>) | null = null;
   const db = () => rig.ctx.database.db;
 
   beforeAll(async () => {
-    let databaseUrl: string | undefined;
-    if (kind === 'postgres') {
-      const pg = await createPostgresSchema();
-      databaseUrl = pg.url;
-      dropSchema = pg.drop;
-    }
-    rig = await createRig({ outbox: { rateLimit: false }, ...(databaseUrl ? { databaseUrl } : {}) });
+    rig = await createRigOn(kind, { outbox: { rateLimit: false } });
     await rig.installDemo();
   });
   afterAll(async () => {
     await rig?.close();
-    await dropSchema?.();
   });
 
   it('deletes old deal events, status callbacks and finished jobs, in batches, and keeps everything else', async () => {

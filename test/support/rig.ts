@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import twilio from 'twilio';
 import { createApp } from '../../server/app.js';
+import { createPostgresSchema } from './postgres.js';
 import { loadConfig, type ReadyConfig } from '../../server/config.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
@@ -173,6 +174,19 @@ export async function createRig(
       await Promise.allSettled([pd.close(), tw.close()]);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+  return rig;
+}
+
+/** A rig on a fresh SQLite file, or on a throwaway PostgreSQL schema that `close()` drops. */
+export async function createRigOn(kind: 'sqlite' | 'postgres', options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
+  if (kind === 'sqlite') return createRig(options);
+  const pg = await createPostgresSchema();
+  const rig = await createRig({ ...options, databaseUrl: pg.url });
+  const close = rig.close.bind(rig);
+  rig.close = async () => {
+    await close();
+    await pg.drop();
   };
   return rig;
 }
