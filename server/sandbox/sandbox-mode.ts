@@ -77,6 +77,7 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
         '',
         'SMS for Pipedrive is running in SANDBOX mode (no PIPEDRIVE_CLIENT_ID configured).',
         `  Walk-through:       ${ctx.config.appUrl}/sandbox   (move a deal, watch the SMS arrive, reply, see the panel)`,
+        `  Settings page:      ${ctx.config.appUrl}/sandbox/settings   (automations, Twilio sender, rules, reports)`,
         `  App:                ${ctx.config.appUrl}`,
         `  Emulated Pipedrive: ${pipedrive.url}   Emulated Twilio: ${twilio.url}`,
         `  Installed through the real OAuth flow: company "${company.name}" (id ${company.id}), provisioning ${company.provisioning_status}`,
