@@ -2,7 +2,7 @@ import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CompanyProfile } from '../companies/company-store.js';
-import { BadRequestError, ForbiddenError } from '../errors.js';
+import { BadRequestError, ConflictError, ForbiddenError } from '../errors.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
 
@@ -72,6 +72,31 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
     return company;
   };
 
+  /**
+   * A reply is attributed to the company that owns the number it arrived on (R11): a number shared with another
+   * company, or the app's own shared number, would hand one company's replies to the other.
+   */
+  async function refuseTakenSender(companyId: string, accountSid: string, address: { from?: string; messagingServiceSid?: string }) {
+    const shared = ctx.senders.shared;
+    if (
+      shared &&
+      shared.account.accountSid === accountSid &&
+      ((address.from !== undefined && address.from === shared.from) || (address.messagingServiceSid !== undefined && address.messagingServiceSid === shared.messagingServiceSid))
+    ) {
+      throw new ConflictError('This is the shared sender of SMS for Pipedrive; connect a number or Messaging Service of your own.', 'sender_in_use');
+    }
+    const taken = await ctx.database.db
+      .selectFrom('companies')
+      .select('id')
+      .where('id', '!=', companyId)
+      .where('twilio_account_sid', '=', accountSid)
+      .where((eb) =>
+        address.from !== undefined ? eb('twilio_from_number', '=', address.from) : eb('twilio_messaging_service_sid', '=', address.messagingServiceSid!),
+      )
+      .executeTakeFirst();
+    if (taken) throw new ConflictError('This sender is already connected to another Pipedrive company; each company needs its own.', 'sender_in_use');
+  }
+
   router.get('/api/settings/twilio', async (req, res) => {
     res.set('cache-control', 'no-store').json(twilioView(ctx, await companyOf(req, { admin: false })));
   });
@@ -81,6 +106,7 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
     const body = parseBody(ownAccountBody, req.body);
     const account = { accountSid: body.accountSid, authToken: body.authToken.toLowerCase() };
     const address = body.fromNumber !== undefined ? { from: body.fromNumber } : { messagingServiceSid: body.messagingServiceSid! };
+    await refuseTakenSender(company.id, account.accountSid, address);
     // A Twilio outage is a 502 (SmsProviderError); a refusal is the admin's to fix, so a 400 that says what.
     const check = await ctx.sms.checkSender(account, address);
     if (!check.ok) throw new BadRequestError(check.message, { reason: check.reason });

@@ -102,6 +102,25 @@ describe('connecting a company Twilio account', () => {
   });
 });
 
+describe('a sender belongs to one company', () => {
+  it("refuses the app's shared number and a number another company already connected", async () => {
+    const shared = await put({ accountSid: rig.twAccount.sid, authToken: rig.twAccount.authToken, fromNumber: FROM_NUMBER });
+    expect(shared.status).toBe(409);
+    expect(shared.body.error.code).toBe('sender_in_use');
+
+    rig.pd.addCompany({ id: 3003, name: 'Third Co' });
+    rig.pd.addUser({ id: 701, companyId: 3003, name: 'Theo Third', isAdmin: true });
+    expect((await rig.install(701)).status).toBe(200);
+    const third = await rig.jwt({ userId: 701, companyId: 3003 });
+    const taken = await put({ accountSid: own.sid, authToken: own.authToken, fromNumber: OWN_NUMBER }, third);
+    expect(taken.status).toBe(409);
+    expect(taken.body.error.message).toContain('another Pipedrive company');
+    expect((await rig.ctx.companies.find('3003'))!.twilio_account_sid).toBeNull();
+    // The company that owns it may save it again.
+    expect((await put({ accountSid: own.sid, authToken: own.authToken, fromNumber: OWN_NUMBER })).status).toBe(200);
+  });
+});
+
 describe('texting through the company account', () => {
   it('sends from the company number with its account, and takes its status callbacks', async () => {
     const [delivery] = await rig.pd.moveDealToStage(ann().dealId, rig.demo.stages.quoteSent);
