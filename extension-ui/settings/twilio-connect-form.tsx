@@ -71,13 +71,15 @@ export function twilioFailure(error: unknown): string {
   if (!(error instanceof ApiError)) return 'Something went wrong; nothing was changed.';
   // 502: Twilio was down or slow while the server asked it; the admin's input may well be right.
   if (error.status === 502) return 'Twilio could not be asked whether this account works, so nothing was changed. Try again in a moment.';
-  if (error.status === 400 || error.status === 403) return error.message;
+  if (error.status === 400 || error.status === 403 || error.status === 409) return error.message;
   if (error.status >= 500) return 'Something went wrong on our side; nothing was changed. Try again in a moment.';
   return describeError(error, 'The Twilio settings');
 }
 
 /** Puts a refusal next to the field it is about; the form keeps every value, the Auth Token too. */
 function errorsOf(error: unknown): Errors {
+  // 409: the number or service is the shared one, or another company's: said next to it.
+  if (error instanceof ApiError && error.status === 409) return { sender: error.message };
   if (!(error instanceof ApiError) || error.status !== 400) return { form: twilioFailure(error) };
   const details = (error.details ?? {}) as { reason?: TwilioRefusalReason; fields?: Array<{ path: string; message: string }> };
   const refusal = details.reason ? REFUSALS[details.reason] : undefined;

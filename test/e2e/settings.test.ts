@@ -674,6 +674,13 @@ describe('the Twilio sender section', () => {
     await screenshot(page, 'settings-twilio-refused');
     expect((await call('/api/settings/twilio')).json.mode).toBe('default');
 
+    // The app's own shared number, even with its account's token, cannot become one company's: said next to it.
+    await fillTwilioForm(ui, { accountSid: rig.twAccount.sid, authToken: rig.twAccount.authToken });
+    await form.getByTestId('twilio-save').click();
+    await form.getByTestId('twilio-from-number-error').getByText(/shared sender of SMS for Pipedrive/).waitFor();
+    expect((await call('/api/settings/twilio')).json.mode).toBe('default');
+    await fillTwilioForm(ui, { accountSid: own.sid, authToken: own.authToken });
+
     // Its own number, with replies sent to the app: Twilio's webhook for the number now points here.
     await fillTwilioForm(ui, { sender: OWN_NUMBER });
     await form.getByTestId('twilio-save').click();
