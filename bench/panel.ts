@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { resolveDefaultPhone } from '../server/messaging/index.js';
-import type { CpuSample, Observation, ProbeResult } from './lib/app-host.js';
+import type { CpuSample, Observation, ProbeResult, ReportProbe } from './lib/app-host.js';
 import { startPeer } from './lib/ipc.js';
 import type { AnswerCheck, GetClosedResult, GetOpenResult, GetRequest, Target } from './lib/load-generator.js';
 import { watchMachine } from './lib/machine.js';
@@ -134,6 +134,8 @@ export type PanelReport = {
   scenarios: ScenarioFigures[];
   verdicts: { panelP99: boolean; panelP99Limit1000: boolean };
   probe: { page: ProbeResult; limit1000: ProbeResult };
+  /** The settings page's reports on the same database (30 and 365 days of the measured company). */
+  reports: ReportProbe[];
   profiles: Record<string, ProfileSummary>;
   /** Share of the machine other processes used during the measured scenarios. */
   foreignPct: Summary;
@@ -362,6 +364,8 @@ export async function runPanelSection(stack: Stack, problems: string[]): Promise
     page: await host.call<ProbeResult>('panelProbe', { path: requestsFor(200)[0]!.path, authorization: target.authorization, runs: 15 }),
     limit1000: await host.call<ProbeResult>('panelProbe', { path: requestsFor(1000)[0]!.path, authorization: target.authorization, runs: 15 }),
   };
+  const reports: ReportProbe[] = [];
+  for (const days of [30, 365]) reports.push(await host.call<ReportProbe>('reportProbe', { companyId: String(demo.companyId), days }));
 
   return {
     settings: S,
@@ -370,6 +374,7 @@ export async function runPanelSection(stack: Stack, problems: string[]): Promise
     scenarios,
     verdicts,
     probe,
+    reports,
     profiles,
     foreignPct: summary(scenarios.flatMap((s) => s.rounds.map((r) => r.foreignPct ?? Number.NaN))),
     durationS: round((performance.now() - started) / 1000),
@@ -470,6 +475,10 @@ export function printPanelReport(report: PanelReport): void {
       out.push(`  ${fmt(q.medianMs, 2).padStart(6)} ms  ${String(q.rows).padStart(5)} rows  ${q.sql.length > 150 ? `${q.sql.slice(0, 147)}...` : q.sql}`);
       out.push(`                        plan: ${q.plan.join(' | ')}`);
     }
+  }
+  out.push('');
+  for (const r of report.reports) {
+    out.push(`Report of the last ${r.days} days (${r.messages.toLocaleString('en-US')} messages): ${r.ms} ms, on a worker thread; the main event loop's longest delay meanwhile ${r.loopDelayMaxMs} ms`);
   }
   for (const [name, p] of Object.entries(report.profiles)) {
     out.push('', `CPU per request by layer, profiled closed loop c=1 (${name}, ${p.units} requests; µs, profiler overhead included)`);

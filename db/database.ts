@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import SqliteDriver from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.js';
 import type { Schema } from './schema.js';
 
@@ -20,6 +20,11 @@ export type Database = {
   migrate(): Promise<void>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /**
+   * Runs a long read-only query without holding up the event loop: SQLite (synchronous) runs it on a worker thread
+   * with its own read-only connection; PostgreSQL runs it as any other query. For reports, not for hot paths.
+   */
+  readAside<R>(query: CompiledQuery<R>): Promise<R[]>;
   /**
    * Makes deleted rows unreadable from the files too: SQLite runs with secure_delete (freed pages are zeroed) and the
    * WAL is checkpointed and truncated so no old frame still holds the data. PostgreSQL: VACUUM of the named tables.
@@ -67,18 +72,80 @@ function openSqlite(path: string): Database {
     close: () => driver.close(),
   };
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database }) });
+  const reader = file === ':memory:' ? null : createSqliteReader(file);
   return {
     kind: 'sqlite',
     db,
     transaction: (fn) => db.transaction().execute(fn),
     migrate: () => runMigrations(db),
     ping: () => ping(db),
+    async readAside<R>(query: CompiledQuery<R>) {
+      if (!reader) return (await db.executeQuery(query)).rows;
+      return reader.all<R>(query.sql, query.parameters);
+    },
     async scrubDeleted() {
       driver.pragma('wal_checkpoint(TRUNCATE)');
     },
     async close() {
       await checkpointer?.terminate();
+      await reader?.close();
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * A worker thread with a read-only connection, started on first use. Queries run one after another there, so a
+ * report of a year of messages (seconds of SQLite work) never stalls the webhooks served on the main thread.
+ */
+function createSqliteReader(file: string) {
+  let worker: Worker | null = null;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (rows: never[]) => void; reject: (error: Error) => void }>();
+
+  const start = () => {
+    const w = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       const Database = require(workerData.module);
+       const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+       db.pragma('busy_timeout = 5000');
+       parentPort.on('message', ({ id, sql, params }) => {
+         try { parentPort.postMessage({ id, rows: db.prepare(sql).all(...params) }); }
+         catch (error) { parentPort.postMessage({ id, error: String(error && error.message || error) }); }
+       });`,
+      { eval: true, workerData: { file, module: require.resolve('better-sqlite3') } },
+    );
+    w.on('message', ({ id, rows, error }: { id: number; rows?: never[]; error?: string }) => {
+      const waiting = pending.get(id);
+      pending.delete(id);
+      if (pending.size === 0) w.unref();
+      if (error !== undefined) waiting?.reject(new Error(error));
+      else waiting?.resolve(rows ?? []);
+    });
+    // A crashed reader fails what it held; the next query starts a new one.
+    w.on('error', (error) => {
+      for (const waiting of pending.values()) waiting.reject(error);
+      pending.clear();
+      worker = null;
+    });
+    w.unref();
+    return w;
+  };
+
+  return {
+    all<R>(text: string, parameters: readonly unknown[]): Promise<R[]> {
+      worker ??= start();
+      const id = nextId++;
+      // Held while a query is out, so a process waiting on a report does not exit under it.
+      worker.ref();
+      return new Promise<R[]>((resolve, reject) => {
+        pending.set(id, { resolve: resolve as (rows: never[]) => void, reject });
+        worker!.postMessage({ id, sql: text, params: parameters });
+      });
+    },
+    async close() {
+      await worker?.terminate();
+      worker = null;
     },
   };
 }
@@ -107,6 +174,9 @@ function openPostgres(url: string): Database {
     transaction: (fn) => db.transaction().execute(fn),
     migrate: () => runMigrations(db),
     ping: () => ping(db),
+    async readAside<R>(query: CompiledQuery<R>) {
+      return (await db.executeQuery(query)).rows;
+    },
     async scrubDeleted(tables) {
       for (const table of tables) await sql`VACUUM ${sql.table(table)}`.execute(db);
     },

@@ -279,6 +279,22 @@ async function panelProbe({ path, authorization, runs }: { path: string; authori
   }
 }
 
+export type ReportProbe = { days: number; ms: number; messages: number; loopDelayMaxMs: number };
+
+/**
+ * One settings-page report of the last `days` days, timed from inside the app, with the main event loop's worst delay
+ * meanwhile: the report reads on a worker thread, so webhooks served on the main loop must not wait for it.
+ */
+async function reportProbe({ companyId, days }: { companyId: string; days: number }): Promise<ReportProbe> {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const started = performance.now();
+  const report = await app().reports.report(companyId, { since: new Date(Date.now() - days * 86_400_000), until: new Date() });
+  const ms = performance.now() - started;
+  delay.disable();
+  return { days, ms: Math.round(ms), messages: report.totals.total, loopDelayMaxMs: Math.round(delay.max / 1e5) / 10 };
+}
+
 async function profileStart(): Promise<void> {
   session = new Session();
   session.connect();
@@ -296,7 +312,7 @@ async function profileStop({ file, units }: { file: string; units?: number }): P
   return summariseProfile(profile, units ?? null);
 }
 
-serve({ init, company, createAutomation, counts, discardQueued, drain, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe }, async () => {
+serve({ init, company, createAutomation, counts, discardQueued, drain, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
   await ctx?.outbox.stop();
   for (const s of servers) {
     s.closeAllConnections();

@@ -7,6 +7,7 @@ import * as reports from './2026-11-27T1800-reports.js';
 import * as companyTwilio from './2026-11-27T1900-company-twilio.js';
 import * as housekeeping from './2026-11-27T2000-housekeeping.js';
 import * as senderPace from './2026-11-27T2100-sender-pace.js';
+import * as repliesByMessage from './2026-11-27T2200-replies-by-message.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T1900-company-twilio': companyTwilio,
   '2026-11-27T2000-housekeeping': housekeeping,
   '2026-11-27T2100-sender-pace': senderPace,
+  '2026-11-27T2200-replies-by-message': repliesByMessage,
 };
