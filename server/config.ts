@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACCOUNT_SID } from './twilio/senders.js';
 
 /**
  * The one place that reads the environment (SPEC §3). Everything else receives a typed Config.
@@ -70,7 +71,7 @@ const envSchema = z.object({
   PIPEDRIVE_CLIENT_SECRET: optional,
   PIPEDRIVE_JWT_SECRET: optional,
   PIPEDRIVE_OAUTH_URL: urlOrigin('PIPEDRIVE_OAUTH_URL'),
-  TWILIO_ACCOUNT_SID: optional.refine((v) => v === undefined || /^AC[0-9a-fA-F]{32}$/.test(v), {
+  TWILIO_ACCOUNT_SID: optional.refine((v) => v === undefined || ACCOUNT_SID.test(v), {
     message: 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex characters',
   }),
   TWILIO_AUTH_TOKEN: optional,

@@ -122,7 +122,8 @@ function inPipeline(automations: MatchingAutomation[], event: DealEvent): Matchi
 async function recordWithin(db: Executor, event: DealEvent, matching: MatchingAutomation[], now: number): Promise<RecordResult> {
   const at = new Date(now).toISOString();
   const deal = event.deal;
-  const queued = deal ? matching.length : 0;
+  // No deal, no matching automation (matchingAutomations): queued is simply how many matched.
+  const queued = matching.length;
   // Plain SQL on this path: the query builder costs more than SQLite itself for statements this small.
   const inserted = await sql<{ id: string }>`
     INSERT INTO webhook_events (id, company_id, entity, action, entity_id, attempt, queued, received_at)

@@ -5,12 +5,13 @@ import type { CompanyProfile } from '../companies/company-store.js';
 import { BadRequestError, ConflictError, ForbiddenError } from '../errors.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
+import { ACCOUNT_SID } from '../twilio/senders.js';
 
 const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its Twilio account';
 
 const ownAccountBody = z
   .object({
-    accountSid: z.string().trim().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hexadecimal characters'),
+    accountSid: z.string().trim().regex(ACCOUNT_SID, 'must be AC followed by 32 hexadecimal characters'),
     authToken: z.string().trim().regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hexadecimal characters'),
     fromNumber: z
       .string()

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError } from '../errors.js';
+import { ACCOUNT_SID } from '../twilio/senders.js';
 
 /** Returns the form parameters of a request Twilio signed; throws 400 without a signature, 403 when it does not match. */
 export type TwilioSignatureCheck = (req: Request) => Promise<Record<string, string>>;
@@ -15,7 +16,7 @@ export function createTwilioSignatureCheck(ctx: AppContext): TwilioSignatureChec
     const signature = req.header('x-twilio-signature');
     if (!signature) throw new BadRequestError('missing X-Twilio-Signature');
     const params = (req.body ?? {}) as Record<string, string>;
-    const tokens = typeof params.AccountSid === 'string' && /^AC[0-9a-fA-F]{32}$/.test(params.AccountSid) ? await ctx.senders.authTokensFor(params.AccountSid) : [];
+    const tokens = typeof params.AccountSid === 'string' && ACCOUNT_SID.test(params.AccountSid) ? await ctx.senders.authTokensFor(params.AccountSid) : [];
     // The public URL Twilio called: behind proxies req.protocol/host lie, APP_URL does not.
     const url = `${ctx.config.appUrl}${req.originalUrl}`;
     if (!tokens.some((token) => ctx.sms.validateSignature(token, signature, url, params))) {

@@ -54,10 +54,7 @@ export function createInboundStore(database: Database) {
               .execute()
           : Promise.resolve([]),
       ]);
-      return [...ofDeal, ...unclaimed]
-        .sort((a, b) => (a.received_at < b.received_at ? 1 : a.received_at > b.received_at ? -1 : a.id < b.id ? 1 : -1))
-        .slice(0, limit)
-        .map(toView);
+      return newestOf(ofDeal, unclaimed, limit).map(toView);
     },
 
     /**
@@ -72,10 +69,13 @@ export function createInboundStore(database: Database) {
         newest(slim().where('deal_id', '=', dealId)),
         personE164 ? newest(slim().where('from_e164', '=', personE164).where('deal_id', 'is', null)) : Promise.resolve([]),
       ]);
-      return [...ofDeal, ...unclaimed]
-        .sort((a, b) => (a.received_at < b.received_at ? 1 : a.received_at > b.received_at ? -1 : a.id < b.id ? 1 : -1))
-        .slice(0, limit)
-        .map((r) => ({ id: r.id, body: r.body, kind: r.kind, possibleOptOut: r.possible_opt_out === 1, receivedAt: r.received_at }));
+      return newestOf(ofDeal, unclaimed, limit).map((r) => ({
+        id: r.id,
+        body: r.body,
+        kind: r.kind,
+        possibleOptOut: r.possible_opt_out === 1,
+        receivedAt: r.received_at,
+      }));
     },
 
     /** A company's replies, newest first; `unattributed` keeps those linked to no deal, `flagged` the possible opt-outs. */
@@ -94,6 +94,13 @@ export function createInboundStore(database: Database) {
 }
 
 export type InboundStore = ReturnType<typeof createInboundStore>;
+
+/** The two scans of a deal's replies merged newest first (ties by id, as the queries order them), cut to `limit`. */
+function newestOf<R extends { id: string; received_at: string }>(ofDeal: R[], unclaimed: R[], limit: number): R[] {
+  return [...ofDeal, ...unclaimed]
+    .sort((a, b) => (a.received_at < b.received_at ? 1 : a.received_at > b.received_at ? -1 : a.id < b.id ? 1 : -1))
+    .slice(0, limit);
+}
 
 /** What the panel shows of a reply. */
 export type PanelInbound = { id: string; body: string; kind: InboundKindColumn; possibleOptOut: boolean; receivedAt: string };

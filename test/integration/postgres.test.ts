@@ -19,6 +19,26 @@ beforeAll(async () => {
   await rig.installDemo();
 });
 
+/** `n` queued outbound rows with nothing else to them: material for the claim queries. */
+async function queueBareMessages(prefix: string, n: number): Promise<void> {
+  const at = new Date().toISOString();
+  await rig.ctx.database.db
+    .insertInto('outbound_messages')
+    .values(
+      Array.from({ length: n }, (_, i) => ({
+        id: `${prefix}-${i}`,
+        company_id: '1001',
+        source: 'automation' as const,
+        template: 'x',
+        state: 'queued' as const,
+        next_attempt_at: at,
+        created_at: at,
+        updated_at: at,
+      })),
+    )
+    .execute();
+}
+
 afterAll(async () => {
   await rig?.close();
   await pgSchema.drop();
@@ -48,22 +68,7 @@ describe('the same code on PostgreSQL', () => {
   });
 
   it('never hands the same row to two concurrent claimers', async () => {
-    const at = new Date().toISOString();
-    await rig.ctx.database.db
-      .insertInto('outbound_messages')
-      .values(
-        Array.from({ length: 40 }, (_, i) => ({
-          id: `pg-claim-${i}`,
-          company_id: '1001',
-          source: 'automation' as const,
-          template: 'x',
-          state: 'queued' as const,
-          next_attempt_at: at,
-          created_at: at,
-          updated_at: at,
-        })),
-      )
-      .execute();
+    await queueBareMessages('pg-claim', 40);
     const lease = new Date(Date.now() + 60_000).toISOString();
     const now = new Date().toISOString();
     const batches = await Promise.all(Array.from({ length: 6 }, () => claimDueMessages(rig.ctx.database, now, lease, 10)));
@@ -97,22 +102,7 @@ describe('the same code on PostgreSQL', () => {
 
   it('claims no more rows than asked, even with SKIP LOCKED', async () => {
     const waiting = await rig.ctx.database.db.selectFrom('outbound_messages').select('id').where('state', '=', 'queued').execute();
-    const at = new Date().toISOString();
-    await rig.ctx.database.db
-      .insertInto('outbound_messages')
-      .values(
-        Array.from({ length: 10 }, (_, i) => ({
-          id: `pg-limit-${i}`,
-          company_id: '1001',
-          source: 'automation' as const,
-          template: 'x',
-          state: 'queued' as const,
-          next_attempt_at: at,
-          created_at: at,
-          updated_at: at,
-        })),
-      )
-      .execute();
+    await queueBareMessages('pg-limit', 10);
     const lease = new Date(Date.now() + 60_000).toISOString();
     const first = await claimDueMessages(rig.ctx.database, new Date().toISOString(), lease, 3);
     expect(first).toHaveLength(3);
