@@ -92,7 +92,7 @@ describe('connecting a company Twilio account', () => {
 
     const pointed = await put({ accountSid: own.sid, authToken: own.authToken, fromNumber: OWN_NUMBER, pointRepliesHere: true });
     expect(pointed.body.replies).toEqual({ currentUrl: `${rig.appUrl}/webhooks/twilio/inbound`, pointsHere: true, canPointHere: true });
-    expect(rig.tw.accounts().find((a) => a.sid === own.sid)).toBeDefined();
+    expect(rig.tw.number(OWN_NUMBER)?.smsUrl).toBe(`${rig.appUrl}/webhooks/twilio/inbound`);
 
     const row = (await rig.ctx.companies.find(COMPANY))!;
     expect(row.twilio_auth_token_sealed).not.toContain(own.authToken);
