@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { previewTemplate } from '../../server/messaging/compose';
 import { api, ApiError } from '../shared/api';
-import { connect, initialTheme, onThemeChange, onVisible, queryParam, resize } from '../shared/sdk';
+import { useDocumentTheme, useFitToContent } from '../shared/layout';
+import { connect, initialTheme, onThemeChange, onVisible, queryParam } from '../shared/sdk';
 import type { PanelMessage, PanelView } from './types';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; view: PanelView };
@@ -59,18 +60,10 @@ export function PanelApp() {
     };
   }, [refresh]);
 
-  useEffect(() => {
-    document.documentElement.dataset.theme = theme;
-  }, [theme]);
+  useDocumentTheme(theme);
 
   // Keep the iframe as tall as the content (Pipedrive allows 100–750 px).
-  useLayoutEffect(() => {
-    const el = root.current;
-    if (!el) return;
-    const observer = new ResizeObserver(() => void resize(el.scrollHeight + 2));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  useFitToContent(root);
 
   return (
     <div ref={root} className="panel" data-state={load.state}>

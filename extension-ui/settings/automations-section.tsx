@@ -3,6 +3,7 @@ import { validateTemplate } from '../../server/messaging/compose';
 import { api, ApiError } from '../shared/api';
 import { confirmAction, snackbar } from '../shared/sdk';
 import { AutomationEditor } from './automation-editor';
+import { LoadError } from './load-error';
 import type { Automation, Pipeline } from './types';
 import { describeError, type Resource } from './use-resource';
 import { indexStages, triggerWords, type StageIndex } from './words';
@@ -98,12 +99,7 @@ export function AutomationsSection(props: {
         </p>
       )}
       {automations.state === 'error' && (
-        <div className="error-box" role="alert" data-testid="automations-error">
-          <p>{describeError(automations.error, 'Automations')}</p>
-          <button type="button" className="secondary" onClick={props.reloadAutomations}>
-            Try again
-          </button>
-        </div>
+        <LoadError testId="automations-error" error={automations.error} what="Automations" onRetry={props.reloadAutomations} />
       )}
 
       {props.pipelines.state === 'error' && !editing && list.length > 0 && (

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { Counters, Report, ReportRow } from './types';
-import { describeError, useResource } from './use-resource';
+import { LoadError } from './load-error';
+import { useResource } from './use-resource';
 import { SKIP_REASON_WORDS } from './words';
 
 const PERIODS = [7, 30, 90] as const;
@@ -49,12 +50,7 @@ export function ReportsSection() {
         </p>
       )}
       {resource.state === 'error' && (
-        <div className="error-box" role="alert" data-testid="reports-error">
-          <p>{describeError(resource.error, 'Reports')}</p>
-          <button type="button" className="secondary" onClick={() => void reload()}>
-            Try again
-          </button>
-        </div>
+        <LoadError testId="reports-error" error={resource.error} what="Reports" onRetry={() => void reload()} />
       )}
       {report && resource.state !== 'error' && (
         <>

@@ -1,11 +1,13 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { initialTheme, onThemeChange, resize } from '../shared/sdk';
+import { useEffect, useRef, useState } from 'react';
+import { useDocumentTheme, useFitToContent } from '../shared/layout';
+import { initialTheme, onThemeChange } from '../shared/sdk';
 import { AutomationsSection, type Editing } from './automations-section';
 import { ReportsSection } from './reports-section';
 import { RulesSection } from './rules-section';
 import { TwilioSection } from './twilio-section';
 import type { Automation, Pipeline, SettingsView } from './types';
-import { describeError, useResource } from './use-resource';
+import { LoadError } from './load-error';
+import { useResource } from './use-resource';
 
 export function SettingsApp() {
   const [theme, setTheme] = useState(initialTheme());
@@ -16,19 +18,10 @@ export function SettingsApp() {
   const [editing, setEditing] = useState<Editing>(null);
 
   useEffect(() => onThemeChange(setTheme), []);
-  useEffect(() => {
-    document.documentElement.dataset.theme = theme;
-  }, [theme]);
+  useDocumentTheme(theme);
 
-  // Ask Pipedrive for the content's height, as its example settings app does; if the host keeps its own height the
-  // page scrolls inside the iframe instead.
-  useLayoutEffect(() => {
-    const el = root.current;
-    if (!el) return;
-    const observer = new ResizeObserver(() => void resize(el.scrollHeight + 2).catch(() => undefined));
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
+  // Ask Pipedrive for the content's height, as its example settings app does.
+  useFitToContent(root);
 
   const view = settings.resource.data;
   const maxSegments = view?.settings.maxSegments ?? 1;
@@ -86,12 +79,7 @@ export function SettingsApp() {
             </p>
           )}
           {settings.resource.state === 'error' && settings.resource.error.status !== 401 && (
-            <div className="error-box" role="alert" data-testid="settings-error">
-              <p>{describeError(settings.resource.error, 'Settings')}</p>
-              <button type="button" className="secondary" onClick={() => void settings.reload()}>
-                Try again
-              </button>
-            </div>
+            <LoadError testId="settings-error" error={settings.resource.error} what="Settings" onRetry={() => void settings.reload()} />
           )}
           {view && view.provisioning.status !== 'complete' && <ProvisioningWarning view={view} />}
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { createRig, type Rig } from '../support/rig.js';
 
 /** Debian's Chromium (never a downloaded browser); CHROMIUM_PATH overrides. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -27,6 +28,22 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * The app with the sandbox walk-through mounted, the demo installed, and the demo's "Quote sent follow-up"
+ * automation: what the walk-through's browser tests start from.
+ */
+export async function createWalkthroughRig(): Promise<Rig> {
+  const rig = await createRig({ walkthrough: true, outbox: { rateLimit: false, pollMs: 50 } });
+  await rig.installDemo();
+  await rig.ctx.automations.create('1001', {
+    name: 'Quote sent follow-up',
+    enabled: true,
+    trigger: { event: 'deal.stage_entered', stageId: rig.demo.stages.quoteSent },
+    template: 'Hi {{person.first_name}}, your quote for {{deal.title}} is ready.',
+  });
+  return rig;
 }
 
 /** Saves a screenshot as a test artifact: of the panel iframe alone on host pages, else of the whole page. */

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createRig, type Rig } from '../support/rig.js';
-import { launchBrowser, screenshot } from './browser.js';
+import type { Rig } from '../support/rig.js';
+import { createWalkthroughRig, launchBrowser, screenshot } from './browser.js';
 
 let rig: Rig;
 let browser: Browser;
@@ -11,14 +11,7 @@ const person = (name: string) => rig.demo.persons.find((p) => p.name.startsWith(
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  rig = await createRig({ walkthrough: true, outbox: { rateLimit: false, pollMs: 50 } });
-  await rig.installDemo();
-  await rig.ctx.automations.create('1001', {
-    name: 'Quote sent follow-up',
-    enabled: true,
-    trigger: { event: 'deal.stage_entered', stageId: rig.demo.stages.quoteSent },
-    template: 'Hi {{person.first_name}}, your quote for {{deal.title}} is ready.',
-  });
+  rig = await createWalkthroughRig();
   rig.ctx.outbox.start();
 }, 60_000);
 

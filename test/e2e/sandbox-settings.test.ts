@@ -1,21 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { createRig, type Rig } from '../support/rig.js';
-import { launchBrowser, screenshot } from './browser.js';
+import type { Rig } from '../support/rig.js';
+import { createWalkthroughRig, launchBrowser, screenshot } from './browser.js';
 
 let rig: Rig;
 let browser: Browser;
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  rig = await createRig({ walkthrough: true, outbox: { rateLimit: false, pollMs: 50 } });
-  await rig.installDemo();
-  await rig.ctx.automations.create('1001', {
-    name: 'Quote sent follow-up',
-    enabled: true,
-    trigger: { event: 'deal.stage_entered', stageId: rig.demo.stages.quoteSent },
-    template: 'Hi {{person.first_name}}, your quote for {{deal.title}} is ready.',
-  });
+  rig = await createWalkthroughRig();
 }, 60_000);
 
 afterAll(async () => {
