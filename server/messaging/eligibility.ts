@@ -18,9 +18,7 @@ export type Eligibility =
  * opt-outs that have not reached Pipedrive yet; consent must be exactly "granted", never assumed.
  */
 export function checkEligibility(input: EligibilityInput): Eligibility {
-  if (input.optedOut || input.consent === 'opted_out') return { ok: false, reason: 'opted_out' };
-  if (input.consent !== 'granted') return { ok: false, reason: 'no_consent' };
-  return checkResolvedEligibility({ consent: input.consent, optedOut: false, phone: resolveDefaultPhone(input.phones) });
+  return checkResolvedEligibility({ consent: input.consent, optedOut: input.optedOut, phone: resolveDefaultPhone(input.phones) });
 }
 
 /** The same decision for a caller that has already resolved the phone (to look it up on the opt-out list). */

@@ -357,9 +357,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       .where('sending_at', '<', iso(now() - options.sendingStaleMs))
       .limit(100)
       .execute();
+    const companyOf = companyReader();
     for (const row of stale) {
       // Look where the message went: the sender recorded on the row, whichever account that is today.
-      const company = await deps.companies.find(row.company_id);
+      const company = await companyOf(row.company_id);
       const candidates = [company ? deps.senders.forCompany(company) : null, deps.senders.shared];
       const sender = candidates.find((s) => s && s.key === row.sender) ?? null;
       if (!sender) {
@@ -385,17 +386,21 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     const lease = iso(now() + options.leaseMs);
     const messages = await claimDueMessages(database, iso(), lease, options.concurrency * 4);
     const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
-    // One company read per pass, however many of its messages the pass holds.
-    const companies = new Map<string, Promise<CompanyProfile | null>>();
-    const companyOf = (id: string) => {
-      let found = companies.get(id);
-      if (!found) companies.set(id, (found = deps.companies.find(id)));
-      return found;
-    };
+    const companyOf = companyReader();
     await pool([...messages.map((m) => () => processMessage(m, companyOf)), ...jobs.map((j) => () => processJob(j))], options.concurrency, (error) =>
       log.error({ err: error }, 'outbox item failed unexpectedly; its claim will expire and it will be retried'),
     );
     return messages.length + jobs.length;
+  }
+
+  /** One company read per pass, however many of its messages the pass holds. */
+  function companyReader(): (id: string) => Promise<CompanyProfile | null> {
+    const companies = new Map<string, Promise<CompanyProfile | null>>();
+    return (id) => {
+      let found = companies.get(id);
+      if (!found) companies.set(id, (found = deps.companies.find(id)));
+      return found;
+    };
   }
 
   async function housekeep(): Promise<void> {

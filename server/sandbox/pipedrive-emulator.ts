@@ -290,10 +290,10 @@ export class PipedriveEmulator {
 
   // ---------------------------------------------------------------- seeding (plain calls, no HTTP)
 
-  /** Adds a company; by default with Pipedrive's default pipeline, stages, activity types and person fields. */
   /**
-   * `withDefaults: false` gives a bare company; `defaultPipeline: false` keeps the other defaults (activity types,
-   * person fields) but leaves out Pipedrive's default pipeline, for seeds that bring their own.
+   * Adds a company; by default with Pipedrive's default pipeline, stages, activity types and person fields.
+   * `withDefaults: false` gives a bare company; `defaultPipeline: false` keeps the other defaults but leaves out the
+   * default pipeline, for seeds that bring their own.
    */
   addCompany(input: { id?: number; name: string; domain?: string; withDefaults?: boolean; defaultPipeline?: boolean }): PdCompany {
     const id = this.takeId('company', input.id);
