@@ -32,9 +32,15 @@ export function createReportService(database: Database) {
       const until = period.until.toISOString();
       // A year of a busy company's messages is seconds of reading: off the main thread (see Database.readAside).
       const aside = <R,>(query: { compile(executor: typeof db): CompiledQuery<R> }) => database.readAside(query.compile(db));
-      const [outcomes, skips, answers, automations] = await Promise.all([
-        aside(sql<{ source: string; automation_id: string | null; name: string | null } & Record<'total' | 'pending' | 'sent' | 'delivered' | 'failed' | 'skipped' | 'refused_opted_out', number | string>>`
-          SELECT source, automation_id, MAX(automation_name) AS name,
+      const [outcomes, answers, automations] = await Promise.all([
+        // One pass over the period's messages: grouped by skip reason too, so the reasons need no second scan.
+        aside(sql<
+          { source: string; automation_id: string | null; name: string | null; reason: string | null } & Record<
+            'total' | 'pending' | 'sent' | 'delivered' | 'failed' | 'skipped' | 'refused_opted_out',
+            number | string
+          >
+        >`
+          SELECT source, automation_id, skip_reason AS reason, MAX(automation_name) AS name,
                  COUNT(*) AS total,
                  SUM(CASE WHEN state IN ('queued', 'claimed', 'sending') THEN 1 ELSE 0 END) AS pending,
                  SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS sent,
@@ -44,11 +50,6 @@ export function createReportService(database: Database) {
                  SUM(CASE WHEN state = 'failed' AND error_code = '21610' THEN 1 ELSE 0 END) AS refused_opted_out
           FROM outbound_messages
           WHERE company_id = ${companyId} AND created_at >= ${since} AND created_at < ${until}
-          GROUP BY source, automation_id`),
-        aside(sql<{ source: string; automation_id: string | null; reason: string | null; n: number | string }>`
-          SELECT source, automation_id, skip_reason AS reason, COUNT(*) AS n
-          FROM outbound_messages
-          WHERE company_id = ${companyId} AND created_at >= ${since} AND created_at < ${until} AND state IN ('skipped', 'cancelled')
           GROUP BY source, automation_id, skip_reason`),
         // Replies are attributed to the message they answer; only replies to messages of the period count.
         aside(sql<{ source: string; automation_id: string | null; replied: number | string; opted_out: number | string }>`
@@ -93,11 +94,11 @@ export function createReportService(database: Database) {
         row.failed += Number(o.failed);
         row.skipped += Number(o.skipped);
         row.optedOut += Number(o.refused_opted_out);
-      }
-      for (const s of skips) {
-        const row = rowFor(s.source, s.automation_id, null);
-        const reason = s.reason ?? 'unknown';
-        row.skippedByReason[reason] = (row.skippedByReason[reason] ?? 0) + Number(s.n);
+        const skipped = Number(o.skipped);
+        if (skipped > 0) {
+          const reason = o.reason ?? 'unknown';
+          row.skippedByReason[reason] = (row.skippedByReason[reason] ?? 0) + skipped;
+        }
       }
       for (const a of answers) {
         const row = rowFor(a.source, a.automation_id, null);
