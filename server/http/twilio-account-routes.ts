@@ -29,8 +29,11 @@ const ownAccountBody = z
   });
 
 /** What the settings page shows of a company's sender. The auth token is never sent back, only whether one is set. */
+/** Where Twilio must post the texts that arrive on a company's sender. */
+const inboundUrlOf = (ctx: AppContext) => `${ctx.config.appUrl}/webhooks/twilio/inbound`;
+
 export function twilioView(ctx: AppContext, company: CompanyProfile) {
-  const inboundUrl = `${ctx.config.appUrl}/webhooks/twilio/inbound`;
+  const inboundUrl = inboundUrlOf(ctx);
   if (company.twilio_account_sid) {
     return {
       mode: 'own' as const,
@@ -86,15 +89,7 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
     ) {
       throw new ConflictError('This is the shared sender of SMS for Pipedrive; connect a number or Messaging Service of your own.', 'sender_in_use');
     }
-    const taken = await ctx.database.db
-      .selectFrom('companies')
-      .select('id')
-      .where('id', '!=', companyId)
-      .where('twilio_account_sid', '=', accountSid)
-      .where((eb) =>
-        address.from !== undefined ? eb('twilio_from_number', '=', address.from) : eb('twilio_messaging_service_sid', '=', address.messagingServiceSid!),
-      )
-      .executeTakeFirst();
+    const taken = await ctx.companies.otherOwnerOfSender(companyId, accountSid, address);
     if (taken) throw new ConflictError('This sender is already connected to another Pipedrive company; each company needs its own.', 'sender_in_use');
   }
 
@@ -112,25 +107,22 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
     const check = await ctx.sms.checkSender(account, address);
     if (!check.ok) throw new BadRequestError(check.message, { reason: check.reason });
 
-    const inboundUrl = `${ctx.config.appUrl}/webhooks/twilio/inbound`;
+    const inboundUrl = inboundUrlOf(ctx);
     let repliesUrl = check.inboundUrl;
     if (body.pointRepliesHere && check.numberSid && repliesUrl !== inboundUrl) {
       await ctx.sms.setInboundUrl(account, check.numberSid, inboundUrl);
       repliesUrl = inboundUrl;
     }
-    const at = new Date(ctx.clock.now()).toISOString();
-    await ctx.database.db
-      .updateTable('companies')
-      .set({
-        twilio_account_sid: account.accountSid,
-        twilio_auth_token_sealed: ctx.secrets.seal(account.authToken),
-        twilio_from_number: body.fromNumber ?? null,
-        twilio_messaging_service_sid: body.messagingServiceSid ?? null,
-        twilio_verified_at: at,
-        updated_at: at,
-      })
-      .where('id', '=', company.id)
-      .execute();
+    await ctx.companies.setTwilioAccount(
+      company.id,
+      {
+        accountSid: account.accountSid,
+        authTokenSealed: ctx.secrets.seal(account.authToken),
+        fromNumber: body.fromNumber ?? null,
+        messagingServiceSid: body.messagingServiceSid ?? null,
+      },
+      new Date(ctx.clock.now()).toISOString(),
+    );
     log.info({ companyId: company.id, accountSid: account.accountSid, userId: req.caller!.userId }, 'company Twilio account connected');
     const updated = (await ctx.companies.find(company.id))!;
     res.json({
@@ -142,19 +134,7 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
 
   router.delete('/api/settings/twilio', async (req, res) => {
     const company = await companyOf(req, { admin: true });
-    const at = new Date(ctx.clock.now()).toISOString();
-    await ctx.database.db
-      .updateTable('companies')
-      .set({
-        twilio_account_sid: null,
-        twilio_auth_token_sealed: null,
-        twilio_from_number: null,
-        twilio_messaging_service_sid: null,
-        twilio_verified_at: null,
-        updated_at: at,
-      })
-      .where('id', '=', company.id)
-      .execute();
+    await ctx.companies.setTwilioAccount(company.id, null, new Date(ctx.clock.now()).toISOString());
     log.info({ companyId: company.id, userId: req.caller!.userId }, 'company Twilio account removed: back to the default account');
     res.json(twilioView(ctx, (await ctx.companies.find(company.id))!));
   });
