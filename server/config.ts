@@ -38,6 +38,10 @@ export type Config = {
   encryptionKey: Buffer | null;
   frameAncestors: string[];
   logLevel: string;
+  /** Messages per second on the app's shared Twilio sender, all companies together (the operator's, not a company's). */
+  sharedSenderRate: number;
+  /** Listening address; null means all interfaces. */
+  host: string | null;
 };
 
 /** A Config whose sandbox gaps are filled: what createContext needs. */
@@ -84,6 +88,10 @@ const envSchema = z.object({
   TWILIO_API_URL: urlOrigin('TWILIO_API_URL'),
   ENCRYPTION_KEY: optional,
   FRAME_ANCESTORS: optional,
+  SHARED_SENDER_RATE: optional.refine((v) => v === undefined || (/^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 1000), {
+    message: 'SHARED_SENDER_RATE must be a number of messages per second above 0 and at most 1000',
+  }),
+  HOST: optional,
   LOG_LEVEL: optional.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
     { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' },
@@ -161,6 +169,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     encryptionKey,
     frameAncestors: (e.FRAME_ANCESTORS ?? 'https://*.pipedrive.com').split(/\s+/).filter(Boolean),
     logLevel: e.LOG_LEVEL ?? 'info',
+    sharedSenderRate: e.SHARED_SENDER_RATE === undefined ? 1 : Number(e.SHARED_SENDER_RATE),
+    host: e.HOST ?? (sandbox ? '127.0.0.1' : null),
   };
 }
 
