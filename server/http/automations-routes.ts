@@ -6,6 +6,7 @@ import { defaultHelpText, previewTemplate, validateTemplate } from '../messaging
 import { companySettingsPatchSchema, companySettingsSchema } from '../companies/company-settings.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import type { AutomationInput } from '../automations/automation-store.js';
+import { mayEdit, requireCurrentAdmin } from './admin-guard.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
 import { twilioView } from './twilio-account-routes.js';
@@ -64,10 +65,10 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     return company;
   };
 
-  // Automations text the company's contacts: configuring them is an admin's job (SPEC §1), like the rules.
+  // Automations text the company's contacts: configuring them is the job of an admin, one who still is in Pipedrive.
   const adminCompanyOf = async (req: Request) => {
     const company = await companyOf(req);
-    if (!(await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId))) throw new ForbiddenError(ONLY_ADMINS);
+    await requireCurrentAdmin(ctx, company.id, req.caller!.userId, ONLY_ADMINS);
     return company;
   };
 
@@ -128,7 +129,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
 
   router.get('/api/settings', async (req, res) => {
     const company = await companyOf(req);
-    res.json(settingsView(ctx, company, await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId)));
+    res.json(settingsView(ctx, company, await mayEdit(ctx, company.id, req.caller!.userId)));
   });
 
   router.patch('/api/settings', async (req, res) => {

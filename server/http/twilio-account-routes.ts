@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import { BadRequestError, ConflictError, ForbiddenError } from '../errors.js';
+import { requireCurrentAdmin } from './admin-guard.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
 import { ACCOUNT_SID } from '../twilio/senders.js';
@@ -72,7 +73,7 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
   const companyOf = async (req: Request, { admin }: { admin: boolean }) => {
     const company = await ctx.companies.find(req.caller!.companyId);
     if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
-    if (admin && !(await ctx.installations.isInstallingAdmin(company.id, req.caller!.userId))) throw new ForbiddenError(ONLY_ADMINS);
+    if (admin) await requireCurrentAdmin(ctx, company.id, req.caller!.userId, ONLY_ADMINS);
     return company;
   };
 

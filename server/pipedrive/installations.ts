@@ -4,6 +4,7 @@ import type { Installation } from '../../db/schema.js';
 import { InstallationRevokedError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SecretBox } from '../security/crypto.js';
+import { createAdminRights, type AdminRight } from './admin-rights.js';
 import type { CrmPort, CrmUser } from './crm-port.js';
 import { OAuthGrantError, type OAuthClient, type TokenSet } from './oauth-client.js';
 import { createPipedriveClient, type TokenSource } from './pipedrive-client.js';
@@ -21,8 +22,13 @@ export type Installations = {
    * installed the app, else the company's best installation.
    */
   crmForCaller(companyId: string, userId: string): Promise<CrmPort>;
-  /** True when the user installed the app as a Pipedrive admin of the company: who may change its settings. */
+  /** True when the user installed the app as a Pipedrive admin of the company (as Pipedrive said then). */
   isInstallingAdmin(companyId: string, userId: string): Promise<boolean>;
+  /**
+   * Whether the user may make the writes reserved to the admin who installed: they did, and Pipedrive says they are
+   * still an admin (its answer kept at most 5 minutes). Throws PipedriveApiError when Pipedrive cannot answer.
+   */
+  adminRight(companyId: string, userId: string): Promise<AdminRight>;
   /** Removes the user's installation; deletes the company's data when it was the last one. */
   uninstall(companyId: string, userId: string): Promise<{ removed: boolean; companyDeleted: boolean }>;
 };
@@ -42,6 +48,12 @@ export function createInstallations(deps: {
   const refreshing = new Map<string, Promise<CachedToken>>();
   const clients = new Map<string, CrmPort>();
   const keyOf = (companyId: string, userId: string) => `${companyId}:${userId}`;
+  const adminRights = createAdminRights({
+    installedAsAdmin: (companyId, userId) => installations.isInstallingAdmin(companyId, userId),
+    currentUser: async (companyId, userId) => (await installations.crmFor(companyId, userId)).getCurrentUser(),
+    now,
+    logger,
+  });
 
   const unseal = (row: Installation): CachedToken => ({
     accessToken: secrets.open(row.access_token_sealed),
@@ -184,6 +196,7 @@ export function createInstallations(deps: {
         apiDomain: tokenSet.apiDomain,
       });
       clients.delete(key);
+      adminRights.forget(companyId, userId);
       return { companyId, userId, newCompany };
     },
 
@@ -228,6 +241,8 @@ export function createInstallations(deps: {
       return row?.is_admin === 1;
     },
 
+    adminRight: (companyId, userId) => adminRights.of(companyId, userId),
+
     async uninstall(companyId, userId) {
       const result = await database.transaction(async (trx) => {
         const removed = await trx
@@ -247,6 +262,7 @@ export function createInstallations(deps: {
       const key = keyOf(companyId, userId);
       tokens.delete(key);
       clients.delete(key);
+      adminRights.forget(companyId, result.companyDeleted ? undefined : userId);
       if (result.companyDeleted) {
         for (const k of [...tokens.keys(), ...clients.keys()]) {
           if (k.startsWith(`${companyId}:`)) {

@@ -588,6 +588,13 @@ export class PipedriveEmulator {
     this.faults = [];
   }
 
+  /** An admin of the company grants or takes away a user's admin right; users/me and users/{id} answer it at once. */
+  setUserAdmin(companyId: number, userId: number, isAdmin: boolean): void {
+    const user = this.findUser(userId, companyId);
+    if (!user) throw new Error(`no user ${userId} in company ${companyId}`);
+    user.isAdmin = isAdmin;
+  }
+
   /**
    * What the consent screen does on the next authorizations: approve as this user (the browser's logged-in
    * user; companyId picks the company when the user is in several), or deny as if "Cancel" were clicked.

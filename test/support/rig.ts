@@ -55,6 +55,8 @@ export async function createRig(
     databaseUrl?: string;
     /** Mounts the sandbox walk-through (and its SDK host page), and lets this origin frame the panel. */
     walkthrough?: boolean;
+    /** The app's clock (a test moves it to cross a cache window); default the real time. */
+    clock?: { now(): number };
   } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sms-pd-test-'));
@@ -100,7 +102,7 @@ export async function createRig(
   let ctx!: AppContext;
   let handler: ReturnType<typeof createApp>;
   const boot = async () => {
-    ctx = createContext(config, { logger: createLogger('debug', sink), outboxOptions });
+    ctx = createContext(config, { logger: createLogger('debug', sink), outboxOptions, ...(options.clock ? { clock: options.clock } : {}) });
     await ctx.database.migrate();
     handler = createApp(ctx, {
       extraRouters: options.walkthrough ? [createSandboxRouter(ctx, { pd, tw, demo, fromNumber: FROM_NUMBER })] : [],
