@@ -5,7 +5,11 @@ import { useDocumentTheme, useFitToContent } from '../shared/layout';
 import { connect, initialTheme, onThemeChange, onVisible, queryParam } from '../shared/sdk';
 import type { PanelMessage, PanelView } from './types';
 
-type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; view: PanelView };
+type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'hidden' } | { state: 'ready'; view: PanelView };
+
+// The server answers a deal the user may not see in Pipedrive exactly as one that does not exist.
+const HIDDEN_TEXT = 'This deal was not found, or it is not visible to you in Pipedrive.';
+const isHidden = (error: unknown) => error instanceof ApiError && error.status === 404;
 
 const SOURCE_TEXT: Record<string, string> = {
   inbound_keyword: 'by text reply',
@@ -45,7 +49,8 @@ export function PanelApp() {
       // When the first data arrived, for the browser test's render-time check.
       (window as unknown as { __firstDataAt?: number }).__firstDataAt ??= performance.now();
     } catch (error) {
-      setLoad({ state: 'error', message: error instanceof ApiError ? error.message : 'Could not reach SMS for Pipedrive' });
+      if (isHidden(error)) setLoad({ state: 'hidden' });
+      else setLoad({ state: 'error', message: error instanceof ApiError ? error.message : 'Could not reach SMS for Pipedrive' });
     }
   }, [dealId]);
 
@@ -78,6 +83,12 @@ export function PanelApp() {
           <button type="button" onClick={() => void refresh()}>
             Try again
           </button>
+        </div>
+      )}
+      {load.state === 'hidden' && (
+        <div className="empty" data-testid="not-visible" role="status">
+          <strong>Deal not available</strong>
+          <p>{HIDDEN_TEXT}</p>
         </div>
       )}
       {load.state === 'ready' && <Conversation view={load.view} dealId={dealId} onSent={refresh} />}
@@ -202,7 +213,7 @@ function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; o
       setFeedback({ kind: 'ok', text: 'Queued for sending.' });
       await onSent();
     } catch (error) {
-      setFeedback({ kind: 'error', text: error instanceof Error ? error.message : 'Could not send' });
+      setFeedback({ kind: 'error', text: isHidden(error) ? HIDDEN_TEXT : error instanceof Error ? error.message : 'Could not send' });
     } finally {
       setSending(false);
     }

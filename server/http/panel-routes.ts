@@ -14,7 +14,7 @@ const dealIdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEG
 const sendBody = z.object({ body: z.string().trim().min(1, 'the message is empty').max(1600) });
 
 
-/** The deal panel: its iframe page, its data and its send box (SPEC §3). */
+/** The deal panel: its iframe page, its data and its send box, for the deals the caller may see in Pipedrive. */
 export function createPanelRouter(ctx: AppContext): Router {
   const router = Router();
   const verify = createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now);
@@ -43,23 +43,25 @@ export function createPanelRouter(ctx: AppContext): Router {
     if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
     const dealId = dealIdParam.safeParse(req.params.dealId);
     if (!dealId.success) throw new NotFoundError('No such deal');
-    // The caller's own authorisation when they installed the app (their Pipedrive permissions), else the company's.
-    const crm = await ctx.installations.crmForCaller(company.id, caller.userId);
-    return { company, crm, dealId: dealId.data, caller };
+    // The caller's own authorisation when they installed the app (their Pipedrive permissions), else the company's;
+    // the panel service then lets them see only the deals Pipedrive lets them see.
+    const { crm, asCaller } = await ctx.installations.callerAccess(company.id, caller.userId);
+    return { company, viewer: { userId: caller.userId, crm, asCaller }, dealId: dealId.data };
   };
 
   router.get('/api/panel/deals/:dealId', auth, async (req, res) => {
-    const { company, crm, dealId } = await context(req);
+    const { company, viewer, dealId } = await context(req);
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit) || 200));
-    const view = await panel.view(crm, company, dealId, limit);
+    const view = await panel.view(viewer, company, dealId, limit);
     if (!view) throw new NotFoundError('No such deal');
     res.set('cache-control', 'no-store').json(view);
   });
 
   router.post('/api/panel/deals/:dealId/messages', auth, express.json({ limit: '16kb' }), async (req, res) => {
-    const { company, crm, dealId, caller } = await context(req);
+    const { company, viewer, dealId } = await context(req);
     const { body } = parseBody(sendBody, req.body);
-    const result = await panel.queue(crm, company, dealId, body, caller.userId);
+    // A deal the caller may not see answers 404 like one that does not exist, and nothing is queued.
+    const result = await panel.queue(viewer, company, dealId, body);
     if (!result.ok) {
       if (result.reason === 'no_deal') throw new NotFoundError('No such deal');
       if (['too_long', 'link_shortener', 'unknown_field'].includes(result.reason)) {

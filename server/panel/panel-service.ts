@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Database } from '../../db/database.js';
 import type { OutboundMessage } from '../../db/schema.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import { consentFromPerson } from '../consent/consent-field.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
-import type { CrmDeal, CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
+import type { CrmDeal, CrmPerson } from '../pipedrive/crm-port.js';
 import type { SenderDirectory } from '../twilio/senders.js';
 import type { InboundStore, PanelInbound } from '../inbound/inbound-store.js';
+import { createDealAccess, type Viewer } from './deal-access.js';
 
 export type PanelMessage =
   | {
@@ -96,7 +98,10 @@ function toInboundMessage(m: PanelInbound): PanelMessage {
   return { id: m.id, direction: 'inbound', body: m.body, at: m.receivedAt, keyword, possibleOptOut: m.possibleOptOut };
 }
 
-/** Reads for the panel: our database plus one (briefly cached) Pipedrive read of the deal and its person. */
+/**
+ * Reads for the panel: our database plus one (briefly cached) Pipedrive read of the deal and its person. Nothing
+ * of a deal is read, shown or sent for a viewer Pipedrive does not let see it: to them it does not exist.
+ */
 export function createPanelService(deps: {
   database: Database;
   inbound: InboundStore;
@@ -104,21 +109,26 @@ export function createPanelService(deps: {
   senders: SenderDirectory;
   now: () => number;
   cacheMs?: number;
+  permissionTtlMs?: number;
 }) {
   const { db } = deps.database;
   const cacheMs = deps.cacheMs ?? 10_000;
-  const cache = new Map<string, { at: number; deal: CrmDeal; person: CrmPerson | null }>();
+  const access = createDealAccess({ now: deps.now, ...(deps.permissionTtlMs ? { ttlMs: deps.permissionTtlMs } : {}) });
+  const cache = new LRUCache<string, { at: number; deal: CrmDeal; person: CrmPerson | null }>({ max: 5_000 });
 
   const inflight = new Map<string, Promise<{ at: number; deal: CrmDeal; person: CrmPerson | null } | null>>();
 
-  async function load(crm: CrmPort, companyId: string, dealId: number, fresh = false) {
-    const key = `${companyId}:${dealId}`;
+  async function load(viewer: Viewer, companyId: string, dealId: number, fresh = false) {
+    if (!(await access.mayRead(viewer, companyId, dealId))) return null;
+    // Per user: a read made with one user's own token shows what that user may see, never what another may.
+    const key = `${companyId}:${viewer.userId}:${dealId}`;
     const hit = cache.get(key);
     if (!fresh && hit && deps.now() - hit.at < cacheMs) return hit;
     // Panels opened together (or an expired entry under load) share one Pipedrive read.
     const pending = inflight.get(key);
     if (pending && !fresh) return pending;
     const reading = (async () => {
+      const { crm } = viewer;
       const deal = await crm.getDeal(dealId);
       if (!deal) {
         cache.delete(key);
@@ -127,7 +137,6 @@ export function createPanelService(deps: {
       const person = deal.personId ? await crm.getPerson(deal.personId) : null;
       const entry = { at: deps.now(), deal, person };
       cache.set(key, entry);
-      if (cache.size > 5_000) cache.delete(cache.keys().next().value!);
       return entry;
     })().finally(() => inflight.delete(key));
     inflight.set(key, reading);
@@ -145,8 +154,9 @@ export function createPanelService(deps: {
   }
 
   return {
-    async view(crm: CrmPort, company: CompanyProfile, dealId: number, limit: number): Promise<PanelView | null> {
-      const loaded = await load(crm, company.id, dealId);
+    /** Null when the deal does not exist or the viewer may not see it (the same answer, on purpose). */
+    async view(viewer: Viewer, company: CompanyProfile, dealId: number, limit: number): Promise<PanelView | null> {
+      const loaded = await load(viewer, company.id, dealId);
       if (!loaded) return null;
       const { deal, person } = loaded;
       const { sender, phone, e164, optedOut, field, consent } = await consentOf(company, person);
@@ -203,8 +213,8 @@ export function createPanelService(deps: {
      * Queues a message typed in the panel. The same rules as automations apply (checked here for a clear answer,
      * and again by the worker at send time).
      */
-    async queue(crm: CrmPort, company: CompanyProfile, dealId: number, text: string, userId: string) {
-      const loaded = await load(crm, company.id, dealId, true);
+    async queue(viewer: Viewer, company: CompanyProfile, dealId: number, text: string) {
+      const loaded = await load(viewer, company.id, dealId, true);
       if (!loaded) return { ok: false as const, reason: 'no_deal', message: 'No such deal' };
       const { deal, person } = loaded;
       if (!person) return { ok: false as const, reason: 'no_person', message: CANNOT_SEND.no_person! };
@@ -224,7 +234,7 @@ export function createPanelService(deps: {
           id,
           company_id: company.id,
           source: 'panel',
-          created_by: userId,
+          created_by: viewer.userId,
           deal_id: deal.id,
           person_id: person.id,
           template: text,

@@ -86,6 +86,11 @@ export interface CrmPort {
   getUser(id: number): Promise<CrmUser | null>;
   getPerson(id: number): Promise<CrmPerson | null>;
   getDeal(id: number): Promise<CrmDeal | null>;
+  /**
+   * The users Pipedrive lets see the deal; `null` when the deal does not exist or this installation may not see it
+   * either (then nobody may be shown it through the app).
+   */
+  getDealPermittedUsers(id: number): Promise<number[] | null>;
   /** Sets one custom field of a person (single option: the option id). */
   setPersonField(personId: number, fieldKey: string, value: string | number | null): Promise<void>;
   addActivity(activity: NewActivity): Promise<{ id: number }>;

@@ -22,6 +22,11 @@ export type Installations = {
    * installed the app, else the company's best installation.
    */
   crmForCaller(companyId: string, userId: string): Promise<CrmPort>;
+  /**
+   * The same choice, saying whether the port acts as the caller. When it does not, Pipedrive's answers are the
+   * installer's view, so whoever reads a deal with it must first check the caller may see that deal.
+   */
+  callerAccess(companyId: string, userId: string): Promise<{ crm: CrmPort; asCaller: boolean }>;
   /** True when the user installed the app as a Pipedrive admin of the company (as Pipedrive said then). */
   isInstallingAdmin(companyId: string, userId: string): Promise<boolean>;
   /**
@@ -223,11 +228,15 @@ export function createInstallations(deps: {
     },
 
     async crmForCaller(companyId, userId) {
+      return (await installations.callerAccess(companyId, userId)).crm;
+    },
+
+    async callerAccess(companyId, userId) {
       try {
-        return await installations.crmFor(companyId, userId);
+        return { crm: await installations.crmFor(companyId, userId), asCaller: true };
       } catch (error) {
         if (!(error instanceof InstallationRevokedError)) throw error;
-        return installations.crmFor(companyId);
+        return { crm: await installations.crmFor(companyId), asCaller: false };
       }
     },
 

@@ -2,6 +2,7 @@ import { ActivitiesApi, Configuration, DealsApi, PersonsApi, PipelinesApi, Stage
 import {
   ActivityTypesApi,
   Configuration as V1Configuration,
+  DealsApi as V1DealsApi,
   PersonFieldsApi,
   UsersApi,
   WebhooksApi,
@@ -59,7 +60,9 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
   const personFields = new PersonFieldsApi(v1);
   const activityTypes = new ActivityTypesApi(v1);
   const webhooks = new WebhooksApi(v1);
-  for (const api of [persons, deals, activities, pipelines, stages, users, personFields, activityTypes, webhooks]) {
+  // "List permitted users" exists on v1 only.
+  const dealsV1 = new V1DealsApi(v1);
+  for (const api of [persons, deals, activities, pipelines, stages, users, personFields, activityTypes, webhooks, dealsV1]) {
     installInterceptors(api, timeoutMs);
   }
 
@@ -95,6 +98,19 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
     }
   }
 
+  /**
+   * Pipedrive answers 403 (or 404) when this user's visibility settings hide the item: for the app that is the
+   * same as an item that is not there.
+   */
+  async function visibleOrNull<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await orNull(what, fn);
+    } catch (error) {
+      if (error instanceof PipedriveApiError && error.status === 403) return null;
+      throw error;
+    }
+  }
+
   return {
     async getCurrentUser() {
       const res = await call('users/me', () => users.getCurrentUser());
@@ -105,12 +121,20 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
       return res?.data ? toUser(res.data) : null;
     },
     async getPerson(id) {
-      const res = await orNull('get person', () => persons.getPerson({ id }));
+      const res = await visibleOrNull('get person', () => persons.getPerson({ id }));
       return res?.data ? toPerson(res.data) : null;
     },
     async getDeal(id) {
-      const res = await orNull('get deal', () => deals.getDeal({ id }));
+      const res = await visibleOrNull('get deal', () => deals.getDeal({ id }));
       return res?.data ? toDeal(res.data) : null;
+    },
+    async getDealPermittedUsers(id) {
+      const res = await visibleOrNull('list permitted users', () => dealsV1.getDealUsers({ id }));
+      if (!res) return null;
+      // The SDK types the answer as a bare envelope; `data` is the list of user ids.
+      const data = (res as { data?: unknown }).data;
+      const ids = Array.isArray(data) ? (data as unknown[]) : [];
+      return ids.map(num).filter((v): v is number => v !== null);
     },
     async setPersonField(personId, fieldKey, value) {
       await call('update person', () =>

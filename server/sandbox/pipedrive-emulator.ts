@@ -19,6 +19,7 @@ import {
   type RecordedRequest,
   type StartedServer,
 } from './emulator-http.js';
+import { DealPermissions } from './emulator-deal-permissions.js';
 import {
   activityTypeV1,
   activityV2,
@@ -186,6 +187,8 @@ interface AuthContext {
 
 const DEFAULT_SCOPE = 'base,deals:read,contacts:full,activities:full,admin';
 const ERROR_INFO = 'Please check developers.pipedrive.com';
+/** A user's own token asking for an item that Pipedrive's visibility settings hide from them. */
+const NOT_VISIBLE = 'You do not have permissions to access this item.';
 const AUTH_CODE_TTL_MS = 5 * 60 * 1000;
 const WEBHOOK_TIMEOUT_MS = 10_000;
 const WEBHOOKS_PER_USER = 40;
@@ -246,6 +249,7 @@ export class PipedriveEmulator {
   private readonly typeMap = new Map<number, PdActivityType>();
   private readonly activityMap = new Map<number, PdActivity>();
   private readonly webhookMap = new Map<number, PdWebhook>();
+  private readonly dealPermissions = new DealPermissions();
 
   private readonly authCodes = new Map<string, AuthCode>();
   private readonly accessTokens = new Map<string, IssuedToken>();
@@ -596,6 +600,14 @@ export class PipedriveEmulator {
   }
 
   /**
+   * Who may see a deal: a list makes it "owner & followers" (visible_to 1; the owner and the company's admins see
+   * it too), `null` gives it back to the entire company (visible_to 3, the default of a new deal).
+   */
+  setDealPermittedUsers(dealId: number, followerIds: number[] | null): void {
+    this.dealPermissions.restrict(this.requireDeal(dealId), followerIds);
+  }
+
+  /**
    * What the consent screen does on the next authorizations: approve as this user (the browser's logged-in
    * user; companyId picks the company when the user is in several), or deny as if "Cancel" were clicked.
    */
@@ -899,6 +911,8 @@ export class PipedriveEmulator {
       }),
       r('GET', /^\/api\/v2\/persons\/([^/]+)$/, (req, res, [id], a) => {
         const person = this.ownPerson(a, v2Id(id));
+        const dealsOfPerson = this.deals(a.company.id).filter((d) => d.person_id === person.id);
+        if (!this.dealPermissions.canSeePerson(person, a.user, dealsOfPerson)) throw new ApiError(403, NOT_VISIBLE);
         const only = req.query.custom_fields ? req.query.custom_fields.split(',').map((s) => s.trim()) : undefined;
         ok(res, personV2(person, this.fieldsOf(a.company.id), only));
       }),
@@ -917,7 +931,14 @@ export class PipedriveEmulator {
       r('GET', /^\/api\/v2\/deals\/([^/]+)$/, (_req, res, [id], a) => {
         const deal = this.dealMap.get(v2Id(id));
         if (!deal || deal.companyId !== a.company.id) throw new ApiError(404, 'Deal not found');
+        if (!this.dealPermissions.canSeeDeal(deal, a.user)) throw new ApiError(403, NOT_VISIBLE);
         ok(res, dealV2(deal));
+      }),
+      r('GET', /^\/api\/v1\/deals\/(\d+)\/permittedUsers$/, (_req, res, [id], a) => {
+        const deal = this.dealMap.get(Number(id));
+        if (!deal || deal.companyId !== a.company.id) throw new ApiError(404, 'Deal not found');
+        if (!this.dealPermissions.canSeeDeal(deal, a.user)) throw new ApiError(403, NOT_VISIBLE);
+        sendJson(res, 200, { success: true, data: this.dealPermissions.permittedUsers(deal, this.users(a.company.id)) }, rateLimitHeaders());
       }),
       r('GET', /^\/api\/v2\/pipelines$/, (req, res, _p, a) => {
         const page = v2Page(this.pipelines(a.company.id).map(pipelineV2), req.query);

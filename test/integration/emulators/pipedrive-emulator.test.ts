@@ -2,7 +2,7 @@
 // emulator exactly as it would to Pipedrive, and the emulator answers in Pipedrive's shapes.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActivitiesApi, Configuration, DealsApi, OAuth2Configuration, PersonsApi, StagesApi } from 'pipedrive/v2';
-import { ActivityTypesApi, Configuration as V1Configuration, PersonFieldsApi, UsersApi, WebhooksApi } from 'pipedrive/v1';
+import { ActivityTypesApi, Configuration as V1Configuration, DealsApi as V1DealsApi, PersonFieldsApi, UsersApi, WebhooksApi } from 'pipedrive/v1';
 import { startPipedriveEmulator, type PipedriveEmulator } from '../../../server/sandbox/pipedrive-emulator.js';
 import { startRequestSink, type RequestSink } from '../../../server/sandbox/emulator-sink.js';
 
@@ -216,6 +216,46 @@ describe('API', () => {
     expect(got.data).toMatchObject({ id: deal.id, title: 'Big deal', stage_id: stage?.id, pipeline_id: stage?.pipeline_id, status: 'open' });
     const stages = await new StagesApi(v2(oauth)).getStages({ pipeline_id: stage?.pipeline_id ?? 0 });
     expect(stages.data?.map((s) => s.name)).toContain(stage?.name);
+  });
+
+  it('lists who may see a deal, and hides a restricted deal and its person from other users on their own token', async () => {
+    const peer = emu.addUser({ companyId: company.id, name: 'Pat Peer', isAdmin: false });
+    const follower = emu.addUser({ companyId: company.id, name: 'Fay Follower', isAdmin: false });
+    const person = emu.addPerson(company.id, { name: 'Ann', phones: ['+14155552671'] });
+    const deal = emu.addDeal(company.id, { title: 'Private deal', person_id: person.id, owner_id: member.id });
+    const adminAuth = await install(admin.id);
+    const peerAuth = await install(peer.id);
+    const asAdmin = new V1DealsApi(v1(adminAuth));
+
+    // A new deal is visible to the entire company (visible_to 3), so every user is listed.
+    expect(await asAdmin.getDealUsers({ id: deal.id })).toEqual({ success: true, data: [admin.id, member.id, peer.id, follower.id] });
+    expect(emu.requests.at(-1)?.path).toBe(`/api/v1/deals/${deal.id}/permittedUsers`);
+    expect((await new DealsApi(v2(peerAuth)).getDeal({ id: deal.id })).data?.title).toBe('Private deal');
+
+    // Owner & followers (visible_to 1): the owner, the follower and the admin; nobody else, not even the deal's contact.
+    emu.setDealPermittedUsers(deal.id, [follower.id]);
+    expect(emu.deal(deal.id)?.visible_to).toBe(1);
+    expect(await asAdmin.getDealUsers({ id: deal.id })).toEqual({ success: true, data: [admin.id, member.id, follower.id] });
+    await expect(new DealsApi(v2(peerAuth)).getDeal({ id: deal.id })).rejects.toMatchObject({ success: false });
+    expect(emu.requests.at(-1)?.status).toBe(403);
+    await expect(new PersonsApi(v2(peerAuth)).getPerson({ id: person.id })).rejects.toMatchObject({ success: false });
+    expect(emu.requests.at(-1)?.status).toBe(403);
+    await expect(new V1DealsApi(v1(peerAuth)).getDealUsers({ id: deal.id })).rejects.toMatchObject({ success: false });
+    expect(emu.requests.at(-1)?.status).toBe(403);
+    expect((await new DealsApi(v2(adminAuth)).getDeal({ id: deal.id })).data?.title).toBe('Private deal');
+    expect((await new PersonsApi(v2(adminAuth)).getPerson({ id: person.id })).data?.name).toBe('Ann');
+
+    // A deal that does not exist, or is another company's, is not found.
+    const elsewhere = emu.addCompany({ name: 'Other Inc' });
+    emu.addUser({ companyId: elsewhere.id, name: 'Otto', isAdmin: true });
+    const foreign = emu.addDeal(elsewhere.id, { title: 'Theirs' });
+    for (const id of [999_999, foreign.id]) {
+      await expect(asAdmin.getDealUsers({ id })).rejects.toMatchObject({ success: false, error: 'Deal not found' });
+      expect(emu.requests.at(-1)?.status).toBe(404);
+    }
+
+    emu.setDealPermittedUsers(deal.id, null);
+    expect((await new DealsApi(v2(peerAuth)).getDeal({ id: deal.id })).data?.id).toBe(deal.id);
   });
 
   it('creates person fields and activity types for admins only', async () => {
