@@ -1,7 +1,8 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { AppContext } from './context.js';
-import { AppError, httpStatusOf } from './errors.js';
+import { AppError, TooManyRequestsError, httpStatusOf } from './errors.js';
+import { limitFailures } from './http/abuse-limit.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { createOAuthRouter } from './http/oauth-routes.js';
 import { createAutomationsRouter } from './http/automations-routes.js';
@@ -46,6 +47,8 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'No such route' } });
   });
+  // Failed authentications are counted per client address; over the limit they are answered 429 (valid requests never).
+  app.use(limitFailures(ctx.failures));
   app.use(errorHandler(log));
   return app;
 }
@@ -87,6 +90,7 @@ function errorHandler(log: AppContext['logger']): ErrorRequestHandler {
     if (status >= 500) log.error({ err: error, method: req.method, path: req.path }, 'request failed');
     else log.info({ method: req.method, path: req.path, status, code: body.code }, 'request refused');
     if (res.headersSent) return;
+    if (error instanceof TooManyRequestsError) res.set('retry-after', String(error.retryAfterSeconds));
     res.status(status).json({ error: body });
   };
 }

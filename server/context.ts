@@ -16,6 +16,7 @@ import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
 import { createInboundService, type InboundService } from './inbound/inbound-service.js';
 import { createInboundStore, type InboundStore } from './inbound/inbound-store.js';
+import { createFailureLimiter, type AbuseLimits, type FailureLimiter } from './http/abuse-limit.js';
 
 export type Clock = { now(): number };
 
@@ -43,10 +44,14 @@ export type AppContext = {
   inboundMessages: InboundStore;
   /** Per-automation outcomes of a period (the settings page's reports). */
   reports: ReportService;
+  /** Failed authentications counted per client address (shared by every instance on PostgreSQL). */
+  failures: FailureLimiter;
 };
 
 export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>> & {
   outboxOptions?: Partial<OutboxWorkerOptions>;
+  /** Tests lower the failure limits to reach them in a few requests. */
+  abuseLimits?: Partial<AbuseLimits>;
 };
 
 /** The composition root: every long-lived part is built here, once, and handed to whoever needs it. */
@@ -99,6 +104,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const inbound = createInboundService({ database, optOuts, senders, logger, now: clock.now });
   const inboundMessages = createInboundStore(database);
   const reports = createReportService(database);
+  const failures = createFailureLimiter({ database, logger, limits: overrides.abuseLimits });
   return {
     config,
     logger,
@@ -118,5 +124,6 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     inbound,
     inboundMessages,
     reports,
+    failures,
   };
 }

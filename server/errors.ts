@@ -52,6 +52,13 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+/** Too many failed authentications from one client address; it may try again after `retryAfterSeconds`. */
+export class TooManyRequestsError extends AppError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many failed attempts from this address; try again later', 'too_many_requests');
+  }
+}
+
 /** A Pipedrive API call failed; `status` is the HTTP status Pipedrive answered (0 for a network failure). */
 export class PipedriveApiError extends AppError {
   constructor(
@@ -100,6 +107,7 @@ export function httpStatusOf(error: unknown): number {
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ConflictError) return 409;
   if (error instanceof PayloadTooLargeError) return 413;
+  if (error instanceof TooManyRequestsError) return 429;
   // A vendor that is down or refuses us is not the caller's fault, but it is not our crash either.
   if (error instanceof PipedriveApiError || error instanceof SmsProviderError) return 502;
   if (error instanceof InstallationRevokedError) return 409;

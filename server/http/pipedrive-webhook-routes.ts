@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { parseDealWebhook } from '../automations/deal-event.js';
@@ -13,13 +14,27 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
   const router = Router();
   const log = ctx.logger.child({ subsystem: 'pipedrive-webhooks' });
   // The credentials of each company, unsealed, kept briefly: reading and unsealing them on every delivery costs more
-  // than the rest of the request. A company uninstalled meanwhile is caught when its event is written (FK).
-  const credentials = new Map<string, { at: number; user: string | null; password: string | null }>();
+  // than the rest of the request. A company uninstalled meanwhile is caught when its event is written (FK). A user
+  // name of no company is remembered as unknown for as long, so a flood of it reads the database once per period; the
+  // cache is bounded so a flood of made-up names cannot grow it without end.
+  const credentials = new LRUCache<string, { at: number; user: string | null; password: string | null }>({ max: 10_000 });
   const CREDENTIALS_TTL_MS = 5_000;
 
-  async function credentialsOf(companyId: string) {
+  // Deliveries that arrive together for one user name share one lookup.
+  const lookups = new Map<string, Promise<{ at: number; user: string | null; password: string | null }>>();
+
+  function credentialsOf(companyId: string) {
     const cached = credentials.get(companyId);
     if (cached && ctx.clock.now() - cached.at < CREDENTIALS_TTL_MS) return cached;
+    let lookup = lookups.get(companyId);
+    if (!lookup) {
+      lookup = readCredentials(companyId).finally(() => lookups.delete(companyId));
+      lookups.set(companyId, lookup);
+    }
+    return lookup;
+  }
+
+  async function readCredentials(companyId: string) {
     const company = await ctx.database.db
       .selectFrom('companies')
       .select(['webhook_user', 'webhook_password_sealed'])
@@ -30,8 +45,7 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
       user: company?.webhook_user ?? null,
       password: company?.webhook_password_sealed ? ctx.secrets.open(company.webhook_password_sealed) : null,
     };
-    if (company) credentials.set(companyId, entry);
-    else credentials.delete(companyId);
+    credentials.set(companyId, entry);
     return entry;
   }
 

@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { messagingResponse } from '../inbound/twiml.js';
+import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
 import { parseBody } from './validation.js';
 
@@ -26,7 +27,8 @@ const inboundSchema = z.object({
 export function createTwilioInboundRouter(ctx: AppContext): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
-  const verify = createTwilioSignatureCheck(ctx);
+  // A missing or wrong signature is a failed authentication, counted against the caller's address.
+  const verify = countingFailures(createTwilioSignatureCheck(ctx));
 
   router.post('/webhooks/twilio/inbound', form, async (req, res) => {
     const params = parseBody(inboundSchema, await verify(req));

@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import type { AppContext } from '../context.js';
 import { BadRequestError } from '../errors.js';
 import { isProgress, KNOWN_STATUSES } from '../outbox/message-status.js';
+import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
 
 /**
@@ -13,7 +14,8 @@ export function createTwilioWebhookRouter(ctx: AppContext): Router {
   const router = Router();
   const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 });
 
-  const verify = createTwilioSignatureCheck(ctx);
+  // A missing or wrong signature is a failed authentication, counted against the caller's address.
+  const verify = countingFailures(createTwilioSignatureCheck(ctx));
 
   router.post('/webhooks/twilio/status', form, async (req, res) => {
     const params = await verify(req);

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import twilio from 'twilio';
 import { SmsProviderError } from '../errors.js';
 import type { ProviderMessage, SmsAccount, SmsPort } from './sms-port.js';
@@ -24,91 +25,95 @@ class OriginRequestClient extends twilio.RequestClient {
   }
 }
 
-export function createTwilioGateway(options: { apiUrl: string }): SmsPort {
+/** The SMS port, and which accounts it holds a client for (the bound and its contents are part of its contract). */
+export type TwilioGateway = SmsPort & { cachedAccounts(): string[] };
+
+/** Clients kept at most: a few hundred accounts cover the companies that text in any few minutes. */
+const MAX_CLIENTS = 500;
+
+export function createTwilioGateway(options: { apiUrl: string; maxClients?: number }): TwilioGateway {
   const isDefault = /^https:\/\/api\.twilio\.com\/?$/.test(options.apiUrl);
   const origin = isDefault ? null : new URL(options.apiUrl);
-  const clients = new Map<string, ReturnType<typeof twilio>>();
+  // One client per account and token, least recently used dropped first: companies come and go, and anyone who can
+  // reach the settings page can make the app try credentials, so the cache must neither grow without end nor keep
+  // a client for credentials Twilio never accepted.
+  const clients = new LRUCache<string, { accountSid: string; client: ReturnType<typeof twilio> }>({ max: options.maxClients ?? MAX_CLIENTS });
 
-  const clientFor = (account: SmsAccount) => {
+  /** Runs calls on the account's client; it is kept once Twilio has accepted its credentials, and dropped when it refuses them. */
+  async function withClient<T>(account: SmsAccount, calls: (client: ReturnType<typeof twilio>) => Promise<T>): Promise<T> {
     const key = `${account.accountSid}:${account.authToken}`;
-    let client = clients.get(key);
-    if (!client) {
-      client = twilio(account.accountSid, account.authToken, { httpClient: new OriginRequestClient(origin) });
-      clients.set(key, client);
+    const cached = clients.get(key);
+    const client = cached?.client ?? twilio(account.accountSid, account.authToken, { httpClient: new OriginRequestClient(origin) });
+    try {
+      const result = await calls(client);
+      if (!cached) clients.set(key, { accountSid: account.accountSid, client });
+      return result;
+    } catch (error) {
+      const translated = translate(error);
+      if (translated.status === 401 || translated.providerCode === 20003) clients.delete(key);
+      throw translated;
     }
-    return client;
-  };
+  }
 
   return {
+    cachedAccounts: () => [...clients.values()].map((c) => c.accountSid),
     async send(account, sms) {
-      try {
-        const message = await clientFor(account).messages.create({
+      const message = await withClient(account, (client) =>
+        client.messages.create({
           to: sms.to,
           body: sms.body,
           ...(sms.messagingServiceSid ? { messagingServiceSid: sms.messagingServiceSid } : { from: sms.from ?? undefined }),
           ...(sms.statusCallback ? { statusCallback: sms.statusCallback } : {}),
           ...(sms.validityPeriod ? { validityPeriod: sms.validityPeriod } : {}),
-        });
-        const segments = Number(message.numSegments);
-        return { sid: message.sid, status: message.status, segments: Number.isFinite(segments) && segments > 0 ? segments : null };
-      } catch (error) {
-        throw translate(error);
-      }
+        }),
+      );
+      const segments = Number(message.numSegments);
+      return { sid: message.sid, status: message.status, segments: Number.isFinite(segments) && segments > 0 ? segments : null };
     },
     async fetch(account, sid) {
       try {
-        return toMessage(await clientFor(account).messages(sid).fetch());
+        return toMessage(await withClient(account, (client) => client.messages(sid).fetch()));
       } catch (error) {
-        const translated = translate(error);
-        if (translated.status === 404) return null;
-        throw translated;
+        if ((error as SmsProviderError).status === 404) return null;
+        throw error;
       }
     },
     async listSentTo(account, to, since) {
-      try {
-        const list = await clientFor(account).messages.list({ to, dateSentAfter: since, limit: 50 });
-        return list.map(toMessage);
-      } catch (error) {
-        throw translate(error);
-      }
+      const list = await withClient(account, (client) => client.messages.list({ to, dateSentAfter: since, limit: 50 }));
+      return list.map(toMessage);
     },
     async checkSender(account, sender) {
-      const client = clientFor(account);
+      let found;
       try {
-        const found = await client.api.v2010.accounts(account.accountSid).fetch();
-        if (found.status !== 'active') {
-          return { ok: false, reason: 'account_inactive', message: `The Twilio account ${account.accountSid} is ${found.status}.` };
-        }
+        found = await withClient(account, (client) => client.api.v2010.accounts(account.accountSid).fetch());
       } catch (error) {
-        const translated = translate(error);
-        if (translated.status === 401 || translated.status === 403 || translated.status === 404) {
+        const status = (error as SmsProviderError).status;
+        if (status === 401 || status === 403 || status === 404) {
           return { ok: false, reason: 'credentials_refused', message: 'Twilio refused this Account SID and Auth Token.' };
         }
-        throw translated;
+        throw error;
+      }
+      if (found.status !== 'active') {
+        return { ok: false, reason: 'account_inactive', message: `The Twilio account ${account.accountSid} is ${found.status}.` };
       }
       try {
         if (sender.messagingServiceSid !== undefined) {
-          const service = await client.messaging.v1.services(sender.messagingServiceSid).fetch();
+          const service = await withClient(account, (client) => client.messaging.v1.services(sender.messagingServiceSid).fetch());
           return { ok: true, inboundUrl: service.useInboundWebhookOnNumber ? null : (service.inboundRequestUrl ?? null), numberSid: null };
         }
-        const numbers = await client.incomingPhoneNumbers.list({ phoneNumber: sender.from, limit: 50 });
+        const numbers = await withClient(account, (client) => client.incomingPhoneNumbers.list({ phoneNumber: sender.from, limit: 50 }));
         const number = numbers.find((n) => n.phoneNumber === sender.from);
         if (!number) return { ok: false, reason: 'sender_not_found', message: `${sender.from} is not a number of this Twilio account.` };
         return { ok: true, inboundUrl: number.smsUrl || null, numberSid: number.sid };
       } catch (error) {
-        const translated = translate(error);
-        if (translated.status === 404) {
+        if ((error as SmsProviderError).status === 404) {
           return { ok: false, reason: 'sender_not_found', message: `${sender.messagingServiceSid ?? sender.from} is not in this Twilio account.` };
         }
-        throw translated;
+        throw error;
       }
     },
     async setInboundUrl(account, numberSid, url) {
-      try {
-        await clientFor(account).incomingPhoneNumbers(numberSid).update({ smsUrl: url, smsMethod: 'POST' });
-      } catch (error) {
-        throw translate(error);
-      }
+      await withClient(account, (client) => client.incomingPhoneNumbers(numberSid).update({ smsUrl: url, smsMethod: 'POST' }));
     },
     validateSignature(authToken, signature, url, params) {
       return twilio.validateRequest(authToken, signature, url, params);
