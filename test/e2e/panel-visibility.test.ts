@@ -28,11 +28,11 @@ describe('the deal panel for a deal the user may not see', () => {
     await page.goto(`${rig.appUrl}/sandbox/host?dealId=${ann.dealId}&userId=${PAT}`);
     const panel = page.frameLocator('#panel');
     const state = panel.getByTestId('not-visible');
-    await state.waitFor({ timeout: 10_000 });
+    await state.waitFor({ timeout: 15_000 });
     expect(await state.textContent()).toContain('not found, or it is not visible to you');
     expect(await panel.locator('form[aria-label="Send an SMS"]').count()).toBe(0);
     expect(await panel.locator('body').textContent()).not.toContain('Ann');
     await screenshot(page, 'panel-not-visible');
     await page.close();
-  });
+  }, 30_000);
 });
