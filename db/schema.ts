@@ -107,6 +107,8 @@ export interface OutboundMessagesTable {
   claimed_until: string | null;
   sending_at: string | null;
   provider_sid: string | null;
+  /** The Twilio account the message went out through: only that account's status callbacks apply to it. */
+  account_sid: Defaulted<string | null>;
   provider_status: string | null;
   error_code: string | null;
   error_message: string | null;
@@ -119,6 +121,8 @@ export interface OutboundMessagesTable {
 export interface MessageStatusEventsTable {
   id: string;
   provider_sid: string;
+  /** The account that signed the callback; (provider_sid, account_sid, status) is recorded once. */
+  account_sid: Defaulted<string | null>;
   status: string;
   error_code: string | null;
   received_at: string;

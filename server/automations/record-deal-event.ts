@@ -11,7 +11,8 @@ type Executor = Kysely<Schema>;
 
 /**
  * Records a deal event and, in the same transaction, one outbox row per matching enabled automation. The event id
- * is the idempotency key: Pipedrive's retries (same meta.id, attempt > 1) find it recorded and queue nothing.
+ * within its company is the idempotency key: Pipedrive's retries (same meta.id, attempt > 1) find it recorded and queue
+ * nothing, and one company's event id never suppresses another company's event that happens to carry the same id.
  * Two statements when nothing matches (no transaction: the insert alone is atomic), one transaction of three when
  * something does.
  */
@@ -129,7 +130,7 @@ async function recordWithin(db: Executor, event: DealEvent, matching: MatchingAu
     INSERT INTO webhook_events (id, company_id, entity, action, entity_id, attempt, queued, received_at)
     VALUES (${event.eventId}, ${event.companyId}, ${event.entity}, ${event.action},
             ${event.dealId === null ? null : String(event.dealId)}, ${event.attempt}, ${queued}, ${at})
-    ON CONFLICT (id) DO NOTHING RETURNING id`.execute(db);
+    ON CONFLICT (company_id, id) DO NOTHING RETURNING id`.execute(db);
   if (inserted.rows.length === 0) return { duplicate: true, queued: 0 };
   if (!deal || queued === 0) return { duplicate: false, queued: 0 };
   // The deal as it was when it moved, and the template as it was then: a later edit rewrites nothing already queued.

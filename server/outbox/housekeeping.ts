@@ -41,8 +41,9 @@ export async function pruneExpired(database: Database, now: number, retention: R
   const eventsBefore = cutoff(retention.webhookEvents);
   for (const { id } of companies) {
     deleted.webhookEvents! += await drain(async () => {
+      // An event id is unique only within its company: another company's event with the same id is not expired.
       const r = await sql`
-        DELETE FROM webhook_events WHERE id IN (
+        DELETE FROM webhook_events WHERE company_id = ${id} AND id IN (
           SELECT id FROM webhook_events WHERE company_id = ${id} AND received_at < ${eventsBefore} LIMIT ${BATCH})`.execute(db);
       return r.numAffectedRows ?? 0n;
     });

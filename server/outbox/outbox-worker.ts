@@ -220,7 +220,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
         messagingServiceSid: sender.messagingServiceSid,
         statusCallback,
       });
-      await markSent(row, sent.sid, sent.status);
+      await markSent(row, sent.sid, sent.status, sender.account.accountSid);
       log.info({ id: row.id, companyId: row.company_id, sid: sent.sid }, 'SMS sent');
     } catch (error) {
       if (!(error instanceof SmsProviderError)) throw error;
@@ -228,14 +228,21 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     }
   }
 
-  async function markSent(row: OutboundMessage, sid: string, status: string): Promise<void> {
-    // A status callback may have arrived before this confirmation: take the furthest status seen.
-    const early = await db.selectFrom('message_status_events').select(['status', 'error_code']).where('provider_sid', '=', sid).execute();
+  async function markSent(row: OutboundMessage, sid: string, status: string, accountSid: string): Promise<void> {
+    // A status callback may have arrived before this confirmation: take the furthest status seen, from callbacks of
+    // the account that sent it only (another account's callback naming this message changes nothing).
+    const early = await db
+      .selectFrom('message_status_events')
+      .select(['status', 'error_code'])
+      .where('provider_sid', '=', sid)
+      .where('account_sid', '=', accountSid)
+      .execute();
     let best = { status, error: null as string | null };
     for (const e of early) if (isProgress(best.status, e.status)) best = { status: e.status, error: e.error_code };
     await finish(row, 'sending', {
       state: 'sent',
       provider_sid: sid,
+      account_sid: accountSid,
       provider_status: best.status,
       error_code: best.error,
       error_message: null,
@@ -313,7 +320,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     );
     const match = found.find((m) => m.body === row.body && !known.has(m.sid) && (!sender.from || m.from === sender.from));
     if (match) {
-      await markSent(row, match.sid, match.status);
+      await markSent(row, match.sid, match.status, sender.account.accountSid);
       log.info({ id: row.id, sid: match.sid }, 'unconfirmed send found at Twilio: marked sent, not resent');
       return;
     }

@@ -249,6 +249,12 @@ export class PipedriveEmulator {
   private readonly typeMap = new Map<number, PdActivityType>();
   private readonly activityMap = new Map<number, PdActivity>();
   private readonly webhookMap = new Map<number, PdWebhook>();
+  /**
+   * Some recorded v2 deliveries carry `meta.id`, `company_id`, `user_id` and `entity_id` as numbers and `timestamp` as
+   * epoch seconds; set this to send that form instead of the documented strings and ISO text.
+   */
+  numericV2Meta = false;
+  private lastNumericEventId = 0;
   private readonly dealPermissions = new DealPermissions();
 
   private readonly authCodes = new Map<string, AuthCode>();
@@ -1326,7 +1332,8 @@ export class PipedriveEmulator {
       return (w.event_object === '*' || w.event_object === entity) && (wAction === '*' || wAction === action);
     });
     const sends = matching.map((webhook) => {
-      const eventId = randomUUID();
+      const numeric = this.numericV2Meta && webhook.version === '2.0';
+      const eventId = numeric ? String(++this.lastNumericEventId) : randomUUID();
       const payload: Record<string, unknown> =
         webhook.version === '2.0'
           ? {
@@ -1334,15 +1341,15 @@ export class PipedriveEmulator {
               previous: action === 'create' ? null : previous,
               meta: {
                 action,
-                company_id: String(companyId),
+                company_id: numeric ? companyId : String(companyId),
                 correlation_id: correlationId,
-                entity_id: String(entityId),
+                entity_id: numeric ? entityId : String(entityId),
                 entity,
-                id: eventId,
+                id: numeric ? Number(eventId) : eventId,
                 is_bulk_edit: false,
-                timestamp: timestamp.toISOString(),
+                timestamp: numeric ? Math.floor(timestamp.getTime() / 1000) : timestamp.toISOString(),
                 type: webhook.type,
-                user_id: String(userId),
+                user_id: numeric ? userId : String(userId),
                 version: '2.0',
                 webhook_id: String(webhook.id),
                 webhook_owner_id: String(webhook.owner_id),
