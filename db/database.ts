@@ -40,11 +40,20 @@ export function openDatabase(url: string): Database {
   throw new Error(`unsupported DATABASE_URL scheme: ${url.split(':')[0]}`);
 }
 
+/**
+ * The database named by DATABASE_URL cannot be reached or opened: said as a connection problem, naming the variable
+ * and where it points (never its password), so an operator does not go looking for a broken migration.
+ */
+export class DatabaseConnectionError extends Error {
+  constructor(detail: string) {
+    super(`Database connection problem (DATABASE_URL): ${detail}`);
+    this.name = 'DatabaseConnectionError';
+  }
+}
+
 function openSqlite(path: string): Database {
   const file = path === ':memory:' ? path : resolve(path);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-  const driver = new SqliteDriver(file);
-  driver.pragma('journal_mode = WAL');
+  const driver = openSqliteFile(file);
   // Writers wait for each other instead of failing with SQLITE_BUSY (several processes may share the file).
   driver.pragma('busy_timeout = 5000');
   driver.pragma('synchronous = NORMAL');
@@ -92,6 +101,28 @@ function openSqlite(path: string): Database {
       await db.destroy();
     },
   };
+}
+
+function openSqliteFile(file: string): SqliteDriver.Database {
+  if (file !== ':memory:') {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+    } catch (error) {
+      throw new DatabaseConnectionError(`the folder ${dirname(file)} of the SQLite file cannot be created or opened (${codeOf(error)})`);
+    }
+  }
+  try {
+    const driver = new SqliteDriver(file);
+    driver.pragma('journal_mode = WAL');
+    return driver;
+  } catch (error) {
+    throw new DatabaseConnectionError(`the SQLite file ${file} cannot be opened (${codeOf(error)}: ${(error as Error).message})`);
+  }
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
 }
 
 /**
@@ -172,7 +203,10 @@ function openPostgres(url: string): Database {
     kind: 'postgres',
     db,
     transaction: (fn) => db.transaction().execute(fn),
-    migrate: () => runMigrations(db),
+    async migrate() {
+      await checkPostgresConnection(url);
+      await runMigrations(db);
+    },
     ping: () => ping(db),
     async readAside<R>(query: CompiledQuery<R>) {
       return (await db.executeQuery(query)).rows;
@@ -182,6 +216,50 @@ function openPostgres(url: string): Database {
     },
     close: () => db.destroy(),
   };
+}
+
+/**
+ * One connection made before migrating, with a deadline (the pool waits forever for a host that never answers), so
+ * an unreachable server is reported as such: refused, unknown host, failed authentication, missing database.
+ */
+async function checkPostgresConnection(url: string): Promise<void> {
+  let client: pg.Client;
+  try {
+    client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  } catch {
+    throw new DatabaseConnectionError('the PostgreSQL URL cannot be read (expected postgres://user:password@host:port/database)');
+  }
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    void client.end().catch(() => undefined);
+    const where = `PostgreSQL at ${client.host}:${client.port}, database "${client.database ?? ''}"`;
+    const password = typeof client.password === 'string' ? client.password : '';
+    throw new DatabaseConnectionError(`cannot connect to ${where}: ${postgresProblem(error, password)}`);
+  }
+  await client.end();
+}
+
+function postgresProblem(error: unknown, password: string): string {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  switch (e?.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused (is the server running, and on this host and port?)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host';
+    case 'ETIMEDOUT':
+      return 'no answer from the host';
+    case '28P01':
+    case '28000':
+      return 'authentication failed (user or password)';
+    case '3D000':
+      return 'the database does not exist';
+  }
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  // A driver message never carries the password today; this keeps it that way if one ever did.
+  return password ? message.split(password).join('***') : message;
 }
 
 async function runMigrations(db: Kysely<Schema>): Promise<void> {

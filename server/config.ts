@@ -1,11 +1,18 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ACCOUNT_SID } from './twilio/senders.js';
 
 /**
- * The one place that reads the environment (SPEC §3). Everything else receives a typed Config.
- * With no Pipedrive client configured the app runs in sandbox mode: `server/sandbox/sandbox-mode.ts`
- * then fills in the Pipedrive / Twilio / encryption parts with its emulators before the context is built.
+ * The one place that reads the environment. Everything else receives a typed Config.
+ * With no Pipedrive client configured, on a machine that is plainly not a deployment (no NODE_ENV=production, no
+ * database, key or Twilio settings), the app runs in sandbox mode: `server/sandbox/sandbox-mode.ts` then fills in the
+ * Pipedrive / Twilio / encryption parts with its emulators before the context is built. Anywhere else a missing client
+ * id is a configuration error, so a deployment that forgot it never serves the sandbox's unauthenticated helpers.
  */
+
+/** The production default; the sandbox never opens it (a forgotten client id must not expose real data). */
+export const DEFAULT_DATABASE_URL = 'file:./data/app.db';
+export const SANDBOX_DATABASE_URL = 'file:./data/sandbox.db';
 
 export type Mode = 'production' | 'sandbox';
 
@@ -99,23 +106,30 @@ const envSchema = z.object({
 });
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  // Every problem is collected before anything is refused: one start attempt shows the whole list.
   const problems: string[] = [];
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(issue.message);
-    throw new ConfigError(problems);
-  }
-  const e = parsed.data;
+  const e = parseFields(env, problems);
+  const isSet = (name: string) => (env[name] ?? '').trim() !== '';
 
   const port = e.PORT === undefined ? 3000 : Number(e.PORT);
   const appUrl = stripTrailingSlash(e.APP_URL ?? `http://localhost:${port}`);
-  const sandbox = e.PIPEDRIVE_CLIENT_ID === undefined && e.PIPEDRIVE_CLIENT_SECRET === undefined;
+  const clientGiven = isSet('PIPEDRIVE_CLIENT_ID') || isSet('PIPEDRIVE_CLIENT_SECRET');
+  const sandboxOff = deploymentSigns(env, isSet);
+  const sandbox = !clientGiven && sandboxOff.length === 0;
   const mode: Mode = sandbox ? 'sandbox' : 'production';
 
   let pipedrive: PipedriveConfig | null = null;
   if (!sandbox) {
-    if (!e.PIPEDRIVE_CLIENT_ID) problems.push('PIPEDRIVE_CLIENT_ID is missing (PIPEDRIVE_CLIENT_SECRET is set)');
-    if (!e.PIPEDRIVE_CLIENT_SECRET) problems.push('PIPEDRIVE_CLIENT_SECRET is missing (PIPEDRIVE_CLIENT_ID is set)');
+    if (!isSet('PIPEDRIVE_CLIENT_ID')) {
+      problems.push(
+        clientGiven
+          ? 'PIPEDRIVE_CLIENT_ID is missing (PIPEDRIVE_CLIENT_SECRET is set)'
+          : `PIPEDRIVE_CLIENT_ID is missing; sandbox mode is off because ${sandboxOff.join(', ')}`,
+      );
+    }
+    if (!isSet('PIPEDRIVE_CLIENT_SECRET')) {
+      problems.push(`PIPEDRIVE_CLIENT_SECRET is missing${isSet('PIPEDRIVE_CLIENT_ID') ? ' (PIPEDRIVE_CLIENT_ID is set)' : ''}`);
+    }
     if (e.PIPEDRIVE_CLIENT_ID && e.PIPEDRIVE_CLIENT_SECRET) {
       pipedrive = {
         clientId: e.PIPEDRIVE_CLIENT_ID,
@@ -124,16 +138,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         oauthUrl: stripTrailingSlash(e.PIPEDRIVE_OAUTH_URL ?? 'https://oauth.pipedrive.com'),
       };
     }
+    // Webhook passwords, OAuth redirects and the settings cookie travel to APP_URL: in clear text only on this machine.
+    if (e.APP_URL !== undefined && !isHttpsOrLoopback(appUrl)) {
+      problems.push('APP_URL must be https in production (http is accepted only for 127.0.0.1, ::1 and localhost)');
+    }
   }
 
   const twilioApiUrl = stripTrailingSlash(e.TWILIO_API_URL ?? 'https://api.twilio.com');
   let twilio: TwilioConfig | null = null;
-  const anyTwilio = e.TWILIO_ACCOUNT_SID ?? e.TWILIO_AUTH_TOKEN ?? e.TWILIO_FROM_NUMBER ?? e.TWILIO_MESSAGING_SERVICE_SID;
-  if (anyTwilio !== undefined) {
-    if (!e.TWILIO_ACCOUNT_SID) problems.push('TWILIO_ACCOUNT_SID is missing (other TWILIO_* variables are set)');
-    if (!e.TWILIO_AUTH_TOKEN) problems.push('TWILIO_AUTH_TOKEN is missing (other TWILIO_* variables are set)');
-    if (!e.TWILIO_FROM_NUMBER && !e.TWILIO_MESSAGING_SERVICE_SID) {
+  const twilioNames = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER', 'TWILIO_MESSAGING_SERVICE_SID'];
+  if (twilioNames.some(isSet)) {
+    if (!isSet('TWILIO_ACCOUNT_SID')) problems.push('TWILIO_ACCOUNT_SID is missing (other TWILIO_* variables are set)');
+    if (!isSet('TWILIO_AUTH_TOKEN')) problems.push('TWILIO_AUTH_TOKEN is missing (other TWILIO_* variables are set)');
+    if (!isSet('TWILIO_FROM_NUMBER') && !isSet('TWILIO_MESSAGING_SERVICE_SID')) {
       problems.push('TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is needed as the default sender');
+    }
+    // With both, which one sends would be a guess; the operator says which.
+    if (isSet('TWILIO_FROM_NUMBER') && isSet('TWILIO_MESSAGING_SERVICE_SID')) {
+      problems.push('TWILIO_FROM_NUMBER and TWILIO_MESSAGING_SERVICE_SID are both set: keep only the default sender you mean');
     }
     if (e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && (e.TWILIO_FROM_NUMBER || e.TWILIO_MESSAGING_SERVICE_SID)) {
       twilio = {
@@ -162,7 +184,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mode,
     port,
     appUrl,
-    databaseUrl: e.DATABASE_URL ?? 'file:./data/app.db',
+    databaseUrl: sandbox ? SANDBOX_DATABASE_URL : (e.DATABASE_URL ?? DEFAULT_DATABASE_URL),
     pipedrive,
     twilio,
     twilioApiUrl,
@@ -172,6 +194,55 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sharedSenderRate: e.SHARED_SENDER_RATE === undefined ? 1 : Number(e.SHARED_SENDER_RATE),
     host: e.HOST ?? (sandbox ? '127.0.0.1' : null),
   };
+}
+
+/** Each variable on its own, so one malformed value never hides the problems of the others. */
+function parseFields(env: Record<string, string | undefined>, problems: string[]): z.infer<typeof envSchema> {
+  const values: Record<string, unknown> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape)) {
+    const result = schema.safeParse(env[name]);
+    if (result.success) values[name] = result.data;
+    else for (const issue of result.error.issues) problems.push(issue.message);
+  }
+  return values as z.infer<typeof envSchema>;
+}
+
+/** Why this looks like a deployment rather than a developer machine; empty means the sandbox may run. */
+function deploymentSigns(env: Record<string, string | undefined>, isSet: (name: string) => boolean): string[] {
+  const signs: string[] = [];
+  if (env.NODE_ENV?.trim() === 'production') signs.push('NODE_ENV=production');
+  const twilio = Object.keys(env).filter((name) => name.startsWith('TWILIO_')).sort();
+  for (const name of ['DATABASE_URL', 'ENCRYPTION_KEY', ...twilio]) if (isSet(name)) signs.push(`${name} is set`);
+  return signs;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function isHttpsOrLoopback(url: string): boolean {
+  const u = new URL(url);
+  return u.protocol === 'https:' || LOOPBACK_HOSTS.has(u.hostname);
+}
+
+/**
+ * Which database a URL names, for the start-up log: the engine and the host/database or the file, never a password
+ * (in the user part or a `password` parameter). A URL too odd to take apart is not shown at all.
+ */
+export function describeDatabase(url: string): { engine: 'sqlite' | 'postgres'; location: string } {
+  if (url.startsWith('file:')) {
+    const path = url.slice('file:'.length);
+    return { engine: 'sqlite', location: path === ':memory:' ? path : resolve(path) };
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return { engine: 'postgres', location: `${url.startsWith('postgresql:') ? 'postgresql' : 'postgres'}://***` };
+  }
+  if (u.password) u.password = '***';
+  for (const name of [...u.searchParams.keys()]) {
+    if (name.toLowerCase().includes('password')) u.searchParams.set(name, '***');
+  }
+  return { engine: 'postgres', location: u.toString() };
 }
 
 function parseKey(value: string): Buffer | null {
@@ -192,6 +263,9 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
+/** A loop, not a pattern: `/\/+$/` is quadratic on a long run of slashes that does not end the string. */
 function stripTrailingSlash(url: string): string {
-  return url.replace(/\/+$/, '');
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 47 /* '/' */) end--;
+  return url.slice(0, end);
 }

@@ -1,5 +1,5 @@
 import dotenv from 'dotenv';
-import { ConfigError, loadConfig, type ReadyConfig } from './config.js';
+import { ConfigError, describeDatabase, loadConfig, type ReadyConfig } from './config.js';
 import { createContext } from './context.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
@@ -20,11 +20,15 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (config.mode === 'production') {
+    // Which database and which Pipedrive app this process serves, said once: the client id, never its secret.
+    logger.info({ database: describeDatabase(config.databaseUrl), pipedriveClientId: config.pipedrive?.clientId }, 'configuration');
+  }
   const sandbox = config.mode === 'sandbox' ? await prepareSandbox(config, logger) : null;
   const ready = (sandbox?.config ?? config) as ReadyConfig;
   const ctx = createContext(ready, { logger });
-  const running = await startServer(ctx, ready.port, { extraRouters: sandbox ? [sandbox.router(ctx)] : [] });
-  logger.info({ port: running.port, mode: ready.mode, appUrl: ready.appUrl }, 'SMS for Pipedrive is listening');
+  const running = await startServer(ctx, ready.port, { host: ready.host, extraRouters: sandbox ? [sandbox.router(ctx)] : [] });
+  logger.info({ host: running.host, port: running.port, mode: ready.mode, appUrl: ready.appUrl }, 'SMS for Pipedrive is listening');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

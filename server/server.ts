@@ -4,7 +4,7 @@ import type { Router } from 'express';
 import { createApp } from './app.js';
 import type { AppContext } from './context.js';
 
-export type RunningServer = { server: Server; port: number; close(): Promise<void> };
+export type RunningServer = { server: Server; port: number; /** The address actually bound. */ host: string; close(): Promise<void> };
 
 /**
  * Migrates, listens and starts the outbox worker. `close` stops accepting, lets in-flight requests finish, lets the
@@ -13,12 +13,13 @@ export type RunningServer = { server: Server; port: number; close(): Promise<voi
 export async function startServer(
   ctx: AppContext,
   port: number,
-  options: { worker?: boolean; extraRouters?: Router[] } = {},
+  options: { worker?: boolean; extraRouters?: Router[]; /** Listening address; null or absent: all interfaces. */ host?: string | null } = {},
 ): Promise<RunningServer> {
   await ctx.database.migrate();
   const app = createApp(ctx, { extraRouters: options.extraRouters ?? [] });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(port, (error?: Error) => (error ? reject(error) : resolve(s)));
+    const done = (error?: Error) => (error ? reject(error) : resolve(s));
+    const s = options.host ? app.listen(port, options.host, done) : app.listen(port, done);
   });
   // Webhook senders keep connections alive; do not let an idle one hold shutdown open.
   server.keepAliveTimeout = 5_000;
@@ -26,6 +27,7 @@ export async function startServer(
   return {
     server,
     port: (server.address() as AddressInfo).port,
+    host: (server.address() as AddressInfo).address,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
