@@ -9,6 +9,7 @@ import * as housekeeping from './2026-11-27T2000-housekeeping.js';
 import * as senderPace from './2026-11-27T2100-sender-pace.js';
 import * as repliesByMessage from './2026-11-27T2200-replies-by-message.js';
 import * as tenantKeys from './2026-12-01T1000-tenant-keys.js';
+import * as fairShare from './2026-12-01T1200-fair-share.js';
 import * as abuseLimits from './2026-12-01T1300-abuse-limits.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
@@ -23,5 +24,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T2100-sender-pace': senderPace,
   '2026-11-27T2200-replies-by-message': repliesByMessage,
   '2026-12-01T1000-tenant-keys': tenantKeys,
+  '2026-12-01T1200-fair-share': fairShare,
   '2026-12-01T1300-abuse-limits': abuseLimits,
 };
