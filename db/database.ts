@@ -4,8 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import SqliteDriver from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type Transaction } from 'kysely';
-import { migrations } from './migrations/index.js';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type Migration, type Transaction } from 'kysely';
+import { migrations, type MigrationInput } from './migrations/index.js';
 import type { Schema } from './schema.js';
 
 const require = createRequire(import.meta.url);
@@ -17,7 +17,11 @@ export type Database = {
   db: Kysely<Schema>;
   /** Runs fn in one transaction; rolled back when fn throws. */
   transaction<T>(fn: (trx: Transaction<Schema>) => Promise<T>): Promise<T>;
-  migrate(): Promise<void>;
+  /**
+   * Brings the schema and the stored data up to date. Data migrations may need `input` (the encryption key, to seal
+   * stored secrets again); without it they fail with a clear message when there is such data to migrate.
+   */
+  migrate(input?: MigrationInput): Promise<void>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   /**
@@ -86,7 +90,7 @@ function openSqlite(path: string): Database {
     kind: 'sqlite',
     db,
     transaction: (fn) => db.transaction().execute(fn),
-    migrate: () => runMigrations(db),
+    migrate: (input) => runMigrations(db, input),
     ping: () => ping(db),
     async readAside<R>(query: CompiledQuery<R>) {
       if (!reader) return (await db.executeQuery(query)).rows;
@@ -203,9 +207,9 @@ function openPostgres(url: string): Database {
     kind: 'postgres',
     db,
     transaction: (fn) => db.transaction().execute(fn),
-    async migrate() {
+    async migrate(input) {
       await checkPostgresConnection(url);
-      await runMigrations(db);
+      await runMigrations(db, input);
     },
     ping: () => ping(db),
     async readAside<R>(query: CompiledQuery<R>) {
@@ -262,8 +266,14 @@ function postgresProblem(error: unknown, password: string): string {
   return password ? message.split(password).join('***') : message;
 }
 
-async function runMigrations(db: Kysely<Schema>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+async function runMigrations(db: Kysely<Schema>, input: MigrationInput = {}): Promise<void> {
+  // Kysely calls `up(db)`; each migration gets the input as its second argument (schema migrations ignore it).
+  const withInput: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(migrations)) {
+    const down = migration.down?.bind(migration);
+    withInput[name] = { up: (trx) => migration.up(trx, input), ...(down ? { down } : {}) };
+  }
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => withInput } });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

@@ -82,7 +82,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     now: clock.now,
   });
   const sms = createTwilioGateway({ apiUrl: config.twilioApiUrl });
-  const senders = createSenderDirectory({ twilio: config.twilio, secrets, database });
+  const senders = createSenderDirectory({ twilio: config.twilio, secrets, database, logger: logger.child({ subsystem: 'senders' }) });
   const companies = createCompanyStore(database);
   const automations = createAutomationStore(database, clock.now);
   const dealEvents = createDealEventRecorder(database);
@@ -98,7 +98,6 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
       now: clock.now,
       appUrl: config.appUrl,
       senders,
-      sharedSenderRate: config.sharedSenderRate,
     },
     overrides.outboxOptions,
   );

@@ -15,7 +15,7 @@ export async function startServer(
   port: number,
   options: { worker?: boolean; extraRouters?: Router[]; /** Listening address; null or absent: all interfaces. */ host?: string | null } = {},
 ): Promise<RunningServer> {
-  await ctx.database.migrate();
+  await ctx.database.migrate({ encryptionKey: ctx.config.encryptionKey });
   const app = createApp(ctx, { extraRouters: options.extraRouters ?? [] });
   const server = await new Promise<Server>((resolve, reject) => {
     const done = (error?: Error) => (error ? reject(error) : resolve(s));

@@ -78,7 +78,7 @@ async function init({ env, logLevel }: HostInit): Promise<HostInfo> {
   const appUrl = await listen(server);
   const config = loadConfig({ ...env, APP_URL: appUrl, DATABASE_URL: `file:${dbFile}`, LOG_LEVEL: logLevel }) as ReadyConfig;
   ctx = createContext(config, { logger: createLogger(logLevel, logSink()), outboxOptions: { rateLimit: false } });
-  await ctx.database.migrate();
+  await ctx.database.migrate({ encryptionKey: ctx.config.encryptionKey });
   const handler = createApp(ctx);
   server.on('request', handler);
 

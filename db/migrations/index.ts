@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely';
+import type { Kysely } from 'kysely';
 import * as initial from './2026-11-27T1400-initial.js';
 import * as automationsOutbox from './2026-11-27T1500-automations-outbox.js';
 import * as inbound from './2026-11-27T1600-inbound.js';
@@ -9,11 +9,23 @@ import * as housekeeping from './2026-11-27T2000-housekeeping.js';
 import * as senderPace from './2026-11-27T2100-sender-pace.js';
 import * as repliesByMessage from './2026-11-27T2200-replies-by-message.js';
 import * as tenantKeys from './2026-12-01T1000-tenant-keys.js';
-import * as fairShare from './2026-12-01T1200-fair-share.js';
+import * as sealedPlaces from './2026-12-01T1100-sealed-places.js';
 import * as abuseLimits from './2026-12-01T1300-abuse-limits.js';
 
+/**
+ * What a data migration may need besides the database: the key the stored secrets are sealed with (re-sealing them
+ * needs it). Absent when the caller does not hold it; a migration that needs it then fails with a clear message.
+ */
+export type MigrationInput = { encryptionKey?: Buffer };
+
+/** A Kysely migration whose `up` may also read the input (schema-only migrations ignore it). */
+export type AppMigration = {
+  up(db: Kysely<any>, input: MigrationInput): Promise<void>;
+  down?(db: Kysely<any>): Promise<void>;
+};
+
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
-export const migrations: Record<string, Migration> = {
+export const migrations: Record<string, AppMigration> = {
   '2026-11-27T1400-initial': initial,
   '2026-11-27T1500-automations-outbox': automationsOutbox,
   '2026-11-27T1600-inbound': inbound,
@@ -24,6 +36,6 @@ export const migrations: Record<string, Migration> = {
   '2026-11-27T2100-sender-pace': senderPace,
   '2026-11-27T2200-replies-by-message': repliesByMessage,
   '2026-12-01T1000-tenant-keys': tenantKeys,
-  '2026-12-01T1200-fair-share': fairShare,
+  '2026-12-01T1100-sealed-places': sealedPlaces,
   '2026-12-01T1300-abuse-limits': abuseLimits,
 };

@@ -16,7 +16,7 @@ export function createCompanyStore(database: Database) {
     async updateSettings(companyId: string, settings: CompanySettings, at: string): Promise<void> {
       await db.updateTable('companies').set({ settings: JSON.stringify(settings), updated_at: at }).where('id', '=', companyId).execute();
     },
-    /** The company's own Twilio account (auth token already sealed), or null to go back to the app's default one. */
+    /** The company's own Twilio account (auth token already sealed for this company's row), or null to go back to the app's default one. */
     async setTwilioAccount(companyId: string, account: OwnTwilioAccount | null, at: string): Promise<void> {
       await db
         .updateTable('companies')

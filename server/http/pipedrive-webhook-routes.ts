@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { parseDealWebhook } from '../automations/deal-event.js';
-import { parseBasicAuth, safeEqual } from '../security/crypto.js';
+import { parseBasicAuth, safeEqual, SealedSecretError, sealedPlaces } from '../security/crypto.js';
 import { isForeignKeyViolation } from '../../db/database.js';
 
 /**
@@ -19,6 +19,17 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
   // cache is bounded so a flood of made-up names cannot grow it without end.
   const credentials = new LRUCache<string, { at: number; user: string | null; password: string | null }>({ max: 10_000 });
   const CREDENTIALS_TTL_MS = 5_000;
+
+  /** A stored password that does not open at this company's row (copied, tampered) accepts no request at all. */
+  function openPassword(companyId: string, sealed: string): string | null {
+    try {
+      return ctx.secrets.open(sealed, sealedPlaces.webhookPassword(companyId));
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      log.warn({ companyId, reason: error.reason }, 'stored webhook password cannot be used; webhooks are refused until the app is reinstalled');
+      return null;
+    }
+  }
 
   // Deliveries that arrive together for one user name share one lookup.
   const lookups = new Map<string, Promise<{ at: number; user: string | null; password: string | null }>>();
@@ -43,7 +54,7 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
     const entry = {
       at: ctx.clock.now(),
       user: company?.webhook_user ?? null,
-      password: company?.webhook_password_sealed ? ctx.secrets.open(company.webhook_password_sealed) : null,
+      password: company?.webhook_password_sealed ? openPassword(companyId, company.webhook_password_sealed) : null,
     };
     credentials.set(companyId, entry);
     return entry;

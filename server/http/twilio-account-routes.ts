@@ -7,6 +7,7 @@ import { requireCurrentAdmin } from './admin-guard.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
 import { ACCOUNT_SID } from '../twilio/senders.js';
+import { sealedPlaces } from '../security/crypto.js';
 
 const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its Twilio account';
 
@@ -118,7 +119,7 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
       company.id,
       {
         accountSid: account.accountSid,
-        authTokenSealed: ctx.secrets.seal(account.authToken),
+        authTokenSealed: ctx.secrets.seal(account.authToken, sealedPlaces.twilioAuthToken(company.id)),
         fromNumber: body.fromNumber ?? null,
         messagingServiceSid: body.messagingServiceSid ?? null,
       },

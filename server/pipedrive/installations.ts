@@ -3,7 +3,7 @@ import { COMPANY_TABLES, deleteCompanyData } from '../../db/company-data.js';
 import type { Installation } from '../../db/schema.js';
 import { InstallationRevokedError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { SecretBox } from '../security/crypto.js';
+import { SealedSecretError, sealedPlaces, type SecretBox } from '../security/crypto.js';
 import { createAdminRights, type AdminRight } from './admin-rights.js';
 import type { CrmPort, CrmUser } from './crm-port.js';
 import { OAuthGrantError, type OAuthClient, type TokenSet } from './oauth-client.js';
@@ -60,12 +60,24 @@ export function createInstallations(deps: {
     logger,
   });
 
-  const unseal = (row: Installation): CachedToken => ({
-    accessToken: secrets.open(row.access_token_sealed),
-    refreshToken: secrets.open(row.refresh_token_sealed),
-    expiresAt: Date.parse(row.expires_at),
-    apiDomain: row.api_domain,
-  });
+  /**
+   * Tokens that do not open at their row (copied from another installation, tampered with) are never used: the
+   * installation counts as revoked, so its user must install again, as after a refused refresh.
+   */
+  const unseal = (row: Installation): CachedToken => {
+    try {
+      return {
+        accessToken: secrets.open(row.access_token_sealed, sealedPlaces.accessToken(row.company_id, row.user_id)),
+        refreshToken: secrets.open(row.refresh_token_sealed, sealedPlaces.refreshToken(row.company_id, row.user_id)),
+        expiresAt: Date.parse(row.expires_at),
+        apiDomain: row.api_domain,
+      };
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      logger.warn({ companyId: row.company_id, userId: row.user_id, reason: error.reason, column: error.place.column }, 'stored Pipedrive tokens cannot be used; the user must reinstall');
+      throw new InstallationRevokedError(row.company_id, row.user_id);
+    }
+  };
 
   async function loadRow(companyId: string, userId: string): Promise<Installation> {
     const row = await db
@@ -112,8 +124,8 @@ export function createInstallations(deps: {
       await db
         .updateTable('installations')
         .set({
-          access_token_sealed: secrets.seal(next.accessToken),
-          refresh_token_sealed: secrets.seal(next.refreshToken),
+          access_token_sealed: secrets.seal(next.accessToken, sealedPlaces.accessToken(companyId, userId)),
+          refresh_token_sealed: secrets.seal(next.refreshToken, sealedPlaces.refreshToken(companyId, userId)),
           expires_at: next.expiresAt.toISOString(),
           api_domain: next.apiDomain,
           updated_at: new Date(now()).toISOString(),
@@ -179,8 +191,8 @@ export function createInstallations(deps: {
         const sealed = {
           user_name: me.name,
           is_admin: me.isAdmin ? 1 : 0,
-          access_token_sealed: secrets.seal(tokenSet.accessToken),
-          refresh_token_sealed: secrets.seal(tokenSet.refreshToken),
+          access_token_sealed: secrets.seal(tokenSet.accessToken, sealedPlaces.accessToken(companyId, userId)),
+          refresh_token_sealed: secrets.seal(tokenSet.refreshToken, sealedPlaces.refreshToken(companyId, userId)),
           expires_at: tokenSet.expiresAt.toISOString(),
           api_domain: tokenSet.apiDomain,
           scopes: tokenSet.scope,

@@ -1,7 +1,7 @@
 import type { Database } from '../../db/database.js';
 import { PipedriveApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { randomToken, type SecretBox } from '../security/crypto.js';
+import { randomToken, SealedSecretError, sealedPlaces, type SecretBox } from '../security/crypto.js';
 import type { CrmPort } from './crm-port.js';
 
 export const CONSENT_FIELD_NAME = 'SMS consent';
@@ -59,6 +59,18 @@ export function createProvisioner(deps: {
     return (await crm.addActivityType({ name: ACTIVITY_TYPE_NAME, iconKey: 'bubble' })).keyString;
   }
 
+  /** A stored password that no longer opens at this company's row (copied, tampered) is replaced by a new webhook. */
+  function opensHere(companyId: string, sealed: string): boolean {
+    try {
+      secrets.open(sealed, sealedPlaces.webhookPassword(companyId));
+      return true;
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      logger.warn({ companyId, reason: error.reason }, 'stored webhook password cannot be used; the webhook is replaced');
+      return false;
+    }
+  }
+
   async function webhook(crm: CrmPort, companyId: string, userId: number) {
     const company = await db
       .selectFrom('companies')
@@ -67,9 +79,8 @@ export function createProvisioner(deps: {
       .executeTakeFirstOrThrow();
     const hooks = await crm.listWebhooks();
     const ours = hooks.filter((h) => h.subscriptionUrl === subscriptionUrl);
-    const kept = ours.find(
-      (h) => String(h.id) === company.webhook_id && company.webhook_password_sealed && h.eventObject === 'deal' && h.version === '2.0',
-    );
+    const usable = company.webhook_password_sealed !== null && opensHere(companyId, company.webhook_password_sealed);
+    const kept = ours.find((h) => String(h.id) === company.webhook_id && usable && h.eventObject === 'deal' && h.version === '2.0');
     if (kept) return String(kept.id);
     // A webhook to our URL whose credentials we no longer hold would be refused by us forever: replace it.
     for (const stale of ours) await crm.deleteWebhook(stale.id);
@@ -86,7 +97,7 @@ export function createProvisioner(deps: {
     });
     await db
       .updateTable('companies')
-      .set({ webhook_id: String(created.id), webhook_user: user, webhook_password_sealed: secrets.seal(password) })
+      .set({ webhook_id: String(created.id), webhook_user: user, webhook_password_sealed: secrets.seal(password, sealedPlaces.webhookPassword(companyId)) })
       .where('id', '=', companyId)
       .execute();
     return String(created.id);

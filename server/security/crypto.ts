@@ -1,32 +1,97 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AppError } from '../errors.js';
+
+/**
+ * Where a sealed secret is stored: the table, the column and the key of its row. A company's secrets are bound to the
+ * company; a Pipedrive authorisation is bound to the company and the user who gave it, so one user's token (an
+ * admin's, say) copied into another user's row of the same company does not open either.
+ */
+export type SealedPlace =
+  | { table: 'companies'; column: 'webhook_password_sealed' | 'twilio_auth_token_sealed'; companyId: string }
+  | { table: 'installations'; column: 'access_token_sealed' | 'refresh_token_sealed'; companyId: string; userId: string };
+
+/** The places the app seals secrets in, so call sites name a place rather than spell it. */
+export const sealedPlaces = {
+  webhookPassword: (companyId: string): SealedPlace => ({ table: 'companies', column: 'webhook_password_sealed', companyId }),
+  twilioAuthToken: (companyId: string): SealedPlace => ({ table: 'companies', column: 'twilio_auth_token_sealed', companyId }),
+  accessToken: (companyId: string, userId: string): SealedPlace => ({ table: 'installations', column: 'access_token_sealed', companyId, userId }),
+  refreshToken: (companyId: string, userId: string): SealedPlace => ({ table: 'installations', column: 'refresh_token_sealed', companyId, userId }),
+};
+
+/**
+ * A stored secret that cannot be used: copied from another row or column, tampered with, sealed with another key,
+ * or still in the old format that carried no place. The message names the place, never the secret.
+ */
+export class SealedSecretError extends AppError {
+  constructor(
+    readonly place: SealedPlace,
+    readonly reason: 'malformed' | 'unbound_v1' | 'does_not_open',
+  ) {
+    const where = `${place.table}.${place.column}`;
+    const why = {
+      malformed: 'is not a sealed secret',
+      unbound_v1: 'is in the old v1 format, which is bound to no place (the database migrations re-seal these)',
+      does_not_open: 'does not open here: it was copied from another row or column, tampered with, or sealed with another key',
+    }[reason];
+    super(`the secret stored in ${where} ${why}`, 'sealed_secret_unusable', { table: place.table, column: place.column, reason });
+  }
+}
 
 /**
  * Secrets at rest (OAuth tokens, webhook passwords, Twilio auth tokens) are sealed with AES-256-GCM.
- * Format: `v1.<iv>.<tag>.<ciphertext>` in base64url, so a future key rotation can add `v2` beside it.
+ * Format: `v2.<iv>.<tag>.<ciphertext>` in base64url. The place (table, column, row key) is the GCM additional
+ * authenticated data: it is not stored, the reader states it, so a value moved to any other place fails to open.
+ * `v1` values (no place) are refused: the migration `2026-12-01T1100-sealed-places` re-sealed every one of them, and
+ * accepting them would let an old value (from a backup, say) be pasted into any row.
  */
 export type SecretBox = {
-  seal(plaintext: string): string;
-  open(sealed: string): string;
+  seal(plaintext: string, place: SealedPlace): string;
+  /** Throws SealedSecretError when the value does not open at this place. */
+  open(sealed: string, place: SealedPlace): string;
 };
+
+/**
+ * The additional authenticated data of a place: a JSON array, so no two places share an encoding. The migration that
+ * re-sealed the v1 values holds a frozen copy of this encoding; change it only with a new version and migration.
+ */
+function additionalData(place: SealedPlace): Buffer {
+  if (!place.companyId || (place.table === 'installations' && !place.userId)) throw new Error('a sealed place needs its row key');
+  const parts = place.table === 'installations' ? [place.table, place.column, place.companyId, place.userId] : [place.table, place.column, place.companyId];
+  return Buffer.from(JSON.stringify(parts), 'utf8');
+}
 
 export function createSecretBox(key: Buffer): SecretBox {
   if (key.length !== 32) throw new Error('the encryption key must be 32 bytes');
   return {
-    seal(plaintext) {
+    seal(plaintext, place) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(additionalData(place));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const tag = cipher.getAuthTag();
-      return ['v1', iv.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join('.');
+      return ['v2', iv.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join('.');
     },
-    open(sealed) {
-      const [version, iv, tag, ciphertext] = sealed.split('.');
-      if (version !== 'v1' || iv === undefined || tag === undefined || ciphertext === undefined) {
-        throw new Error('not a sealed secret');
+    open(sealed, place) {
+      const parts = sealed.split('.');
+      const [version, iv, tag, ciphertext] = parts;
+      if (version === 'v1' && parts.length === 4) throw new SealedSecretError(place, 'unbound_v1');
+      if (version !== 'v2' || parts.length !== 4 || iv === undefined || tag === undefined || ciphertext === undefined) {
+        throw new SealedSecretError(place, 'malformed');
       }
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      const aad = additionalData(place);
+      const ivBytes = Buffer.from(iv, 'base64url');
+      const tagBytes = Buffer.from(tag, 'base64url');
+      // A shortened tag would be accepted by GCM and is far easier to forge: only the full 16 bytes count.
+      if (ivBytes.length !== 12 || tagBytes.length !== 16) throw new SealedSecretError(place, 'does_not_open');
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, ivBytes, { authTagLength: 16 });
+        decipher.setAuthTag(tagBytes);
+        decipher.setAAD(aad);
+        return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      } catch {
+        // GCM cannot tell a wrong place from tampering or another key, and the reason it gives is not ours to show.
+        throw new SealedSecretError(place, 'does_not_open');
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
 import type { Database } from '../../db/database.js';
 import type { Company } from '../../db/schema.js';
 import type { TwilioConfig } from '../config.js';
-import type { SecretBox } from '../security/crypto.js';
+import type { Logger } from '../logger.js';
+import { SealedSecretError, sealedPlaces, type SecretBox } from '../security/crypto.js';
 import type { SmsAccount } from './sms-port.js';
 
 /** A Twilio Account SID: AC and 32 hexadecimal characters. */
@@ -27,8 +28,11 @@ export type ReceivingSender = { sender: Sender; ownerCompanyId: string | null };
 export type SenderDirectory = {
   /** The app's default account, shared by every company without its own; null when none is configured. */
   readonly shared: Sender | null;
-  /** The company's own account when it set one, else the app's default; null when neither exists. */
-  forCompany(company: Pick<Company, 'twilio_account_sid' | 'twilio_auth_token_sealed' | 'twilio_from_number' | 'twilio_messaging_service_sid'>): Sender | null;
+  /**
+   * The company's own account when it set one, else the app's default; null when neither exists, and null when its
+   * own account's stored auth token cannot be used (its texts never fall back to the shared sender).
+   */
+  forCompany(company: Pick<Company, 'id' | 'twilio_account_sid' | 'twilio_auth_token_sealed' | 'twilio_from_number' | 'twilio_messaging_service_sid'>): Sender | null;
   receiving(address: InboundAddress): Promise<ReceivingSender | null>;
   /** Every auth token that may have signed a webhook naming this account: the default's and companies' own. */
   authTokensFor(accountSid: string): Promise<string[]>;
@@ -49,15 +53,31 @@ export function defaultSender(twilio: TwilioConfig | null): Sender | null {
  * The app's senders: the default account from the environment (shared by every company without its own) and the
  * accounts companies bring (SPEC §3), whose auth tokens are stored sealed and opened only when used.
  */
-export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secrets: SecretBox; database: Database }): SenderDirectory {
+export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secrets: SecretBox; database: Database; logger?: Logger }): SenderDirectory {
   const shared = defaultSender(deps.twilio);
 
-  const ownSender = (company: Parameters<SenderDirectory['forCompany']>[0]): Sender | null => {
+  /**
+   * The company's own auth token, or null when the stored value does not open at the company's row (copied from
+   * another company, tampered with): that account is unusable until an admin connects it again.
+   */
+  const authTokenOf = (companyId: string, sealed: string): string | null => {
+    try {
+      return deps.secrets.open(sealed, sealedPlaces.twilioAuthToken(companyId));
+    } catch (error) {
+      if (!(error instanceof SealedSecretError)) throw error;
+      deps.logger?.warn({ companyId, reason: error.reason }, "the company's stored Twilio auth token cannot be used; an admin must connect the account again");
+      return null;
+    }
+  };
+
+  const ownSender = (company: Parameters<SenderDirectory['forCompany']>[0]): Sender | 'unusable' | null => {
     if (!company.twilio_account_sid || !company.twilio_auth_token_sealed) return null;
+    const authToken = authTokenOf(company.id, company.twilio_auth_token_sealed);
+    if (authToken === null) return 'unusable';
     const from = company.twilio_from_number;
     const messagingServiceSid = company.twilio_messaging_service_sid;
     return {
-      account: { accountSid: company.twilio_account_sid, authToken: deps.secrets.open(company.twilio_auth_token_sealed) },
+      account: { accountSid: company.twilio_account_sid, authToken },
       from,
       messagingServiceSid,
       key: messagingServiceSid ?? from ?? company.twilio_account_sid,
@@ -75,7 +95,10 @@ export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secre
 
   return {
     shared,
-    forCompany: (company) => ownSender(company) ?? shared,
+    forCompany: (company) => {
+      const own = ownSender(company);
+      return own === 'unusable' ? null : (own ?? shared);
+    },
 
     async receiving(address) {
       // A company's own number or Messaging Service first: it may even live in the default account.
@@ -84,6 +107,8 @@ export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secre
           ? company.twilio_messaging_service_sid === address.messagingServiceSid
           : company.twilio_from_number === address.to;
         const sender = matches ? ownSender(company) : null;
+        // The company's number, but its account cannot be used: not attributed to the shared sender either.
+        if (sender === 'unusable') return null;
         if (sender) return { sender, ownerCompanyId: company.id };
       }
       if (shared && shared.account.accountSid === address.accountSid) return { sender: shared, ownerCompanyId: null };
@@ -94,7 +119,8 @@ export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secre
       const tokens = new Set<string>();
       if (shared?.account.accountSid === accountSid) tokens.add(shared.account.authToken);
       for (const company of await companiesOfAccount(accountSid)) {
-        if (company.twilio_auth_token_sealed) tokens.add(deps.secrets.open(company.twilio_auth_token_sealed));
+        const token = company.twilio_auth_token_sealed ? authTokenOf(company.id, company.twilio_auth_token_sealed) : null;
+        if (token !== null) tokens.add(token);
       }
       return [...tokens];
     },

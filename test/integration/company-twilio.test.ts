@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import twilio from 'twilio';
 import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
+import { sealedPlaces } from '../../server/security/crypto.js';
 
 /**
  * A company that brings its own Twilio account (SPEC §1, §3): connected on the settings page, verified with Twilio
@@ -96,7 +97,7 @@ describe('connecting a company Twilio account', () => {
 
     const row = (await rig.ctx.companies.find(COMPANY))!;
     expect(row.twilio_auth_token_sealed).not.toContain(own.authToken);
-    expect(rig.ctx.secrets.open(row.twilio_auth_token_sealed!)).toBe(own.authToken);
+    expect(rig.ctx.secrets.open(row.twilio_auth_token_sealed!, sealedPlaces.twilioAuthToken(COMPANY))).toBe(own.authToken);
     expect(readFileSync(rig.dbFile).toString('latin1')).not.toContain(own.authToken);
     expect(rig.logs.join('')).not.toContain(own.authToken);
   });

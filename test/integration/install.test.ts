@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createStateSigner } from '../../server/http/oauth-state.js';
 import { createRig, type Rig, CLIENT_ID } from '../support/rig.js';
+import { sealedPlaces } from '../../server/security/crypto.js';
 
 let rig: Rig;
 afterEach(async () => rig?.close());
@@ -242,7 +243,7 @@ describe('tokens', () => {
     expect(latest.grantType).toBe('refresh_token');
     await rig.restart();
     const row = await rig.ctx.database.db.selectFrom('installations').selectAll().executeTakeFirstOrThrow();
-    expect(rig.ctx.secrets.open(row.access_token_sealed)).toBe(latest.accessToken);
+    expect(rig.ctx.secrets.open(row.access_token_sealed, sealedPlaces.accessToken(row.company_id, row.user_id))).toBe(latest.accessToken);
   });
 
   it('refreshes once on a 401 and retries each call once', async () => {

@@ -41,8 +41,11 @@ export type Rig = {
   drain(maxPasses?: number): Promise<void>;
   /** Runs worker passes until no message or job is waiting, retries included (the rig's backoff is milliseconds). */
   settle(): Promise<void>;
-  /** Restarts the app's context on the same database file (a process restart). */
-  restart(): Promise<void>;
+  /**
+   * Restarts the app's context on the same database file (a process restart); `whileStopped` runs with the database
+   * closed (an operator's step between two versions, say).
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
   signTwilio(path: string, params: Record<string, string>): string;
   close(): Promise<void>;
 };
@@ -103,7 +106,7 @@ export async function createRig(
   let handler: ReturnType<typeof createApp>;
   const boot = async () => {
     ctx = createContext(config, { logger: createLogger('debug', sink), outboxOptions, ...(options.clock ? { clock: options.clock } : {}) });
-    await ctx.database.migrate();
+    await ctx.database.migrate({ encryptionKey: ctx.config.encryptionKey });
     handler = createApp(ctx, {
       extraRouters: options.walkthrough ? [createSandboxRouter(ctx, { pd, tw, demo, fromNumber: FROM_NUMBER })] : [],
     });
@@ -158,9 +161,10 @@ export async function createRig(
       }
       throw new Error('the outbox did not settle');
     },
-    async restart() {
+    async restart(whileStopped) {
       await ctx.outbox.stop();
       await ctx.database.close();
+      await whileStopped?.();
       await boot();
     },
     signTwilio(path, params) {
