@@ -33,13 +33,20 @@ export function defaultHelpText(companyName: string | null | undefined): string 
  * whitespace collapsed and trimmed, trailing "." and "!" dropped, upper case.
  */
 export function normaliseKeyword(body: string): string {
-  return body
-    .normalize('NFKC')
-    .replace(/\p{Cf}/gu, '')
-    .replace(/\s+/gu, ' ')
-    .replace(/[\s.!]+$/u, '')
-    .trim()
-    .toUpperCase();
+  const collapsed = body.normalize('NFKC').replace(/\p{Cf}/gu, '').replace(/\s+/gu, ' ');
+  return trimEnds(collapsed, (char) => char === '.' || char === '!' || char === ' ', 'end').trim().toUpperCase();
+}
+
+/**
+ * `text` without the characters `drop` accepts at its start and/or end. A loop rather than a `[…]+$` pattern, which
+ * retries from every position of a long run that is not at the end ("STOP" + 1,500 spaces + "x"): quadratic time.
+ */
+function trimEnds(text: string, drop: (char: string) => boolean, ends: 'end' | 'both'): string {
+  let start = 0;
+  let end = text.length;
+  while (end > start && drop(text.charAt(end - 1))) end -= 1;
+  if (ends === 'both') while (start < end && drop(text.charAt(start))) start += 1;
+  return text.slice(start, end);
 }
 
 const OPT_OUT_SET: ReadonlySet<string> = new Set(OPT_OUT_KEYWORDS);
@@ -128,7 +135,7 @@ function words(body: string): string[] {
     .replace(/[\u2018\u2019\u02BC]/gu, "'")
     .toLowerCase()
     .split(/[^\p{L}\p{N}'-]+/u)
-    .map((word) => word.replace(/^['-]+|['-]+$/gu, ''))
+    .map((word) => trimEnds(word, (char) => char === "'" || char === '-', 'both'))
     .filter((word) => word !== '');
 }
 

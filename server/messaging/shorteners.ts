@@ -13,15 +13,18 @@ export type ShortenerLink = { link: string; host: string; shortener: string };
 // The look-behind refuses a start in the middle of a word, a host or a path, so "mybit.ly.example" is one host and
 // "example.com/bit.ly" is a path on example.com, not a link on bit.ly. Labels start with a letter or digit, as in
 // DNS, so in "Link:-bit.ly/x" or "_bit.ly/x" the host is bit.ly, as a phone's link detection would read it.
+// A label has at most 63 characters (as in DNS) and a scheme at most 32: a failed match then rereads a bounded
+// stretch, where unbounded runs let "a-a-a-…" be rescanned from every letter (quadratic time on hostile text).
 const HOST_LIKE =
-  /(?<![\p{L}\p{N}./@])(?:((?:[a-z][a-z0-9+.-]*:)?\/\/)(?:[^\s/?#@]+@)?)?((?:[\p{L}\p{N}][\p{L}\p{N}-]*\.)+[\p{L}\p{N}][\p{L}\p{N}-]*)(?![\p{L}\p{N}_-])/giu;
+  /(?<![\p{L}\p{N}./@])(?:((?:[a-z][a-z0-9+.-]{0,31}:)?\/\/)(?:[^\s/?#@]+@)?)?((?:[\p{L}\p{N}][\p{L}\p{N}-]{0,62}\.)+[\p{L}\p{N}][\p{L}\p{N}-]{0,62})(?![\p{L}\p{N}_-])/giu;
 
-// Port, path, query and fragment after a host. They are not skipped when scanning, so a link nested with its own
-// scheme ("example.com/go?to=https://bit.ly/x") is still found.
-const REST_OF_LINK = /^(?::\d+)?[/?#]\S*/u;
+// A port, path, query or fragment after a host: the link then runs to the next whitespace. They are not skipped
+// when scanning, so a link nested with its own scheme ("example.com/go?to=https://bit.ly/x") is still found.
+const PORT_OR_PATH = /(?::\d+)?[/?#]/uy;
+const WHITESPACE = /\s/gu;
 
 // Sentence punctuation around a bare link is not part of it: "(bit.ly/x)." is the link "bit.ly/x".
-const TRAILING_PUNCTUATION = /[.,;:!?)\]}'">]+$/u;
+const TRAILING_PUNCTUATION: ReadonlySet<string> = new Set(".,;:!?)]}'\">");
 
 function shortenerFor(host: string): string | undefined {
   const bare = host.toLowerCase().replace(/^www\./u, '');
@@ -32,16 +35,32 @@ function shortenerFor(host: string): string | undefined {
 /** Every link in `text` whose host is a public shortener, with the shortener it is on. */
 export function scanShortenerLinks(text: string): ShortenerLink[] {
   const found: ShortenerLink[] = [];
+  // Nested links share the same stretch up to the next whitespace: it is found, and its trailing punctuation
+  // dropped, once for all of them, so many links in one long word still cost linear time.
+  let word = { end: -1, kept: -1 };
   for (const match of text.matchAll(HOST_LIKE)) {
     const host = match[2] ?? '';
     const shortener = shortenerFor(host);
     if (!shortener) continue;
     const end = match.index + match[0].length;
-    const rest = REST_OF_LINK.exec(text.slice(end))?.[0] ?? '';
-    const link = (match[0] + rest).replace(TRAILING_PUNCTUATION, '');
-    found.push({ link, host, shortener });
+    let linkEnd = end;
+    PORT_OR_PATH.lastIndex = end;
+    if (PORT_OR_PATH.test(text)) {
+      if (word.end < end) word = wordEnding(text, end);
+      // A host ends in a letter, digit or hyphen, never in punctuation, so the kept end is never before it.
+      linkEnd = word.kept;
+    }
+    found.push({ link: text.slice(match.index, linkEnd), host, shortener });
   }
   return found;
+}
+
+function wordEnding(text: string, from: number): { end: number; kept: number } {
+  WHITESPACE.lastIndex = from;
+  const end = WHITESPACE.exec(text)?.index ?? text.length;
+  let kept = end;
+  while (kept > from && TRAILING_PUNCTUATION.has(text.charAt(kept - 1))) kept -= 1;
+  return { end, kept };
 }
 
 /** The offending links as written (scheme and path included, surrounding punctuation not); empty when none. */

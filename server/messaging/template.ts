@@ -18,9 +18,6 @@ export type MergeContext = {
 
 export type MergeTag = { raw: string; field: string; fallback: string | null; index: number };
 
-// `{{path}}` or `{{ path | fallback }}`; spaces around the path and the fallback are not part of them. The fallback
-// runs to the closing braces, so it may itself contain "|".
-const MERGE_TAG = /\{\{\s*([^{}|]*?)\s*(?:\|\s*([^{}]*?)\s*)?\}\}/gu;
 
 const KNOWN: ReadonlySet<string> = new Set(MERGE_FIELDS);
 
@@ -28,13 +25,54 @@ export function isMergeField(field: string): field is MergeField {
   return KNOWN.has(field);
 }
 
+/**
+ * `{{path}}` or `{{ path | fallback }}`: "{{", text without braces, then "}}". Whitespace around the path and
+ * the fallback is not part of them; the fallback runs from the first "|" to the closing braces, so it may itself
+ * contain "|". A "{{" whose next brace is not "}}" is text, and the search goes on from its second brace (so
+ * "{{{x}}}" holds the tag "{{x}}").
+ *
+ * A hand-written scan rather than a pattern: the pattern this replaces backtracked on whitespace runs, and one
+ * 300-character template held the event loop for seconds. Each character is looked at a bounded number of times.
+ */
 export function parseMergeTags(template: string): MergeTag[] {
-  return Array.from(template.matchAll(MERGE_TAG), (match) => ({
-    raw: match[0],
-    field: match[1] ?? '',
-    fallback: match[2] ?? null,
-    index: match.index,
-  }));
+  const tags: MergeTag[] = [];
+  let from = 0;
+  for (;;) {
+    const index = template.indexOf('{{', from);
+    if (index === -1) return tags;
+    const close = nextBrace(template, index + 2);
+    if (close === -1 || !template.startsWith('}}', close)) {
+      // Not a tag: the next one may start at the second brace. The stretch up to `close` holds no brace, so
+      // indexOf crosses it once more at most and every character is still read a bounded number of times.
+      from = index + 1;
+      continue;
+    }
+    tags.push(toTag(template, index, close));
+    from = close + 2;
+  }
+}
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
+function nextBrace(text: string, from: number): number {
+  for (let i = from; i < text.length; i += 1) {
+    const char = text.charCodeAt(i);
+    if (char === OPEN_BRACE || char === CLOSE_BRACE) return i;
+  }
+  return -1;
+}
+
+// trim() removes white space and line terminators, the characters \s stands for in a pattern.
+function toTag(template: string, index: number, close: number): MergeTag {
+  const inside = template.slice(index + 2, close);
+  const bar = inside.indexOf('|');
+  return {
+    raw: template.slice(index, close + 2),
+    field: (bar === -1 ? inside : inside.slice(0, bar)).trim(),
+    fallback: bar === -1 ? null : inside.slice(bar + 1).trim(),
+    index,
+  };
 }
 
 /** Distinct unknown field names in order of appearance ("" for an empty `{{}}`); names are case-sensitive. */
@@ -75,9 +113,17 @@ function lookup(field: MergeField, ctx: MergeContext): string | null | undefined
  * One pass: a value that itself looks like `{{deal.title}}` is inserted literally, never expanded.
  */
 export function renderTemplate(template: string, ctx: MergeContext): string {
-  return template.replace(MERGE_TAG, (raw: string, field: string, fallback: string | undefined) => {
-    if (!isMergeField(field)) return raw;
-    const value = mergeValue(field, ctx);
-    return value !== '' ? value : (fallback ?? '');
-  });
+  let out = '';
+  let copied = 0;
+  for (const tag of parseMergeTags(template)) {
+    out += template.slice(copied, tag.index) + renderTag(tag, ctx);
+    copied = tag.index + tag.raw.length;
+  }
+  return out + template.slice(copied);
+}
+
+function renderTag(tag: MergeTag, ctx: MergeContext): string {
+  if (!isMergeField(tag.field)) return tag.raw;
+  const value = mergeValue(tag.field, ctx);
+  return value !== '' ? value : (tag.fallback ?? '');
 }
