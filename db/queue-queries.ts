@@ -38,3 +38,100 @@ export const claimDueMessages = (database: Database, nowIso: string, leaseUntilI
 
 export const claimDueJobs = (database: Database, nowIso: string, leaseUntilIso: string, limit: number) =>
   claimDue<Job>(database, 'jobs', nowIso, leaseUntilIso, limit);
+
+/** A company with messages waiting, and the moment its oldest one became (or becomes) due. */
+export type WaitingCompany = { companyId: string; firstDueAt: string };
+
+/**
+ * The companies that have queued messages, in id order after `after`, at most `max` of them. A loose index scan:
+ * one index seek per company (never a pass over every queued row), so a company with 500,000 waiting messages costs
+ * the same as one with one. `more` says the walk stopped at `max` and companies after the last one were not looked at.
+ */
+export async function companiesWithQueuedMessages(database: Database, after: string, max: number): Promise<{ companies: WaitingCompany[]; more: boolean }> {
+  const { rows } = await sql<{ company_id: string; first_due_at: string }>`
+    WITH RECURSIVE walk(company_id, n) AS (
+      SELECT (SELECT company_id FROM outbound_messages WHERE state = 'queued' AND company_id > ${after} ORDER BY company_id LIMIT 1), 1
+      UNION ALL
+      SELECT (SELECT m.company_id FROM outbound_messages m WHERE m.state = 'queued' AND m.company_id > walk.company_id ORDER BY m.company_id LIMIT 1), walk.n + 1
+      FROM walk WHERE walk.company_id IS NOT NULL AND walk.n < ${max}
+    )
+    SELECT walk.company_id,
+      (SELECT m.next_attempt_at FROM outbound_messages m WHERE m.state = 'queued' AND m.company_id = walk.company_id ORDER BY m.next_attempt_at LIMIT 1) AS first_due_at
+    FROM walk WHERE walk.company_id IS NOT NULL`.execute(database.db);
+  const companies = rows.map((r) => ({ companyId: r.company_id, firstDueAt: r.first_due_at }));
+  return { companies, more: companies.length >= max };
+}
+
+/** How many due messages one claim may take from a company. */
+export type CompanyQuota = { companyId: string; take: number };
+
+/**
+ * Claims due messages company by company, in turns: each listed company's first message, then each one's second,
+ * and so on, at most `take` from a company and `limit` in all. Within a company a panel send (a person waiting)
+ * comes before automation messages, then the oldest first. Each company's candidates are read with index seeks
+ * limited to its quota, so a claim costs O(limit), however long the queue. Answers the rows in that turn order.
+ */
+export async function claimMessagesInTurns(
+  database: Database,
+  nowIso: string,
+  leaseUntilIso: string,
+  quotas: CompanyQuota[],
+  limit: number,
+): Promise<OutboundMessage[]> {
+  const seen = new Set<string>();
+  const turns = quotas.filter((q) => Number.isInteger(q.take) && q.take > 0 && !seen.has(q.companyId) && seen.add(q.companyId));
+  if (turns.length === 0 || limit <= 0) return [];
+  const postgres = database.kind === 'postgres';
+  // PostgreSQL: each candidate list is locked as it is read and rows another worker holds are skipped; a CTE with a
+  // row lock is evaluated exactly once. SQLite serialises writers, so the same statement is already exclusive.
+  const lock = postgres ? sql`FOR UPDATE SKIP LOCKED` : sql``;
+  const candidates = (i: number, companyId: string, take: number, panel: boolean) => sql`
+    ${sql.raw(`c${i}${panel ? 'p' : 'a'}`)} AS (
+      SELECT id, next_attempt_at FROM outbound_messages
+      WHERE state = 'queued' AND company_id = ${companyId} AND next_attempt_at <= ${nowIso} AND ${sql.raw(panel ? "source = 'panel'" : "source <> 'panel'")}
+      ORDER BY next_attempt_at LIMIT ${take} ${lock}
+    )`;
+  const lists = turns.flatMap((q, i) => [candidates(i, q.companyId, q.take, true), candidates(i, q.companyId, q.take, false)]);
+  const pool = sql.join(
+    turns.flatMap((q, i) => [
+      sql`SELECT id, 0 AS p, next_attempt_at AS at, ${sql.lit(i)} AS pos, CAST(${q.take} AS integer) AS quota FROM ${sql.raw(`c${i}p`)}`,
+      sql`SELECT id, 1 AS p, next_attempt_at AS at, ${sql.lit(i)} AS pos, CAST(${q.take} AS integer) AS quota FROM ${sql.raw(`c${i}a`)}`,
+    ]),
+    sql` UNION ALL `,
+  );
+  // The ranking runs over the candidates only (at most twice the quotas), never over the queue.
+  const picked = sql`
+    picked AS MATERIALIZED (
+      SELECT id FROM (
+        SELECT id, pos, quota, row_number() OVER (PARTITION BY pos ORDER BY p, at) AS turn FROM (${pool}) pool
+      ) ranked
+      WHERE turn <= quota ORDER BY turn, pos LIMIT ${limit}
+    )`;
+  const ctes = sql.join([...lists, picked], sql`, `);
+  // SQLite: `+state` keeps the planner from walking the state index over every queued row; the ids are looked up.
+  const result = postgres
+    ? await sql<OutboundMessage>`
+        WITH ${ctes}
+        UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+        FROM picked WHERE outbound_messages.id = picked.id AND outbound_messages.state = 'queued'
+        RETURNING outbound_messages.*`.execute(database.db)
+    : await sql<OutboundMessage>`
+        WITH ${ctes}
+        UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+        WHERE id IN (SELECT id FROM picked) AND +state = 'queued'
+        RETURNING *`.execute(database.db);
+  return inTurnOrder(result.rows, turns);
+}
+
+/** The claimed rows in the order the claim chose them: by turn, then by the companies' order in `quotas`. */
+function inTurnOrder(rows: OutboundMessage[], quotas: CompanyQuota[]): OutboundMessage[] {
+  const position = new Map(quotas.map((q, i) => [q.companyId, i]));
+  const byCompany = new Map<string, OutboundMessage[]>();
+  for (const row of rows) byCompany.set(row.company_id, [...(byCompany.get(row.company_id) ?? []), row]);
+  const ranked: Array<{ row: OutboundMessage; turn: number; pos: number }> = [];
+  for (const [companyId, list] of byCompany) {
+    list.sort((a, b) => Number(b.source === 'panel') - Number(a.source === 'panel') || (a.next_attempt_at < b.next_attempt_at ? -1 : a.next_attempt_at > b.next_attempt_at ? 1 : 0));
+    list.forEach((row, turn) => ranked.push({ row, turn, pos: position.get(companyId) ?? 0 }));
+  }
+  return ranked.sort((a, b) => a.turn - b.turn || a.pos - b.pos).map((r) => r.row);
+}

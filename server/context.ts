@@ -98,6 +98,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
       now: clock.now,
       appUrl: config.appUrl,
       senders,
+      sharedSenderRate: config.sharedSenderRate,
     },
     overrides.outboxOptions,
   );

@@ -10,6 +10,7 @@ import * as senderPace from './2026-11-27T2100-sender-pace.js';
 import * as repliesByMessage from './2026-11-27T2200-replies-by-message.js';
 import * as tenantKeys from './2026-12-01T1000-tenant-keys.js';
 import * as sealedPlaces from './2026-12-01T1100-sealed-places.js';
+import * as fairShare from './2026-12-01T1200-fair-share.js';
 import * as abuseLimits from './2026-12-01T1300-abuse-limits.js';
 
 /**
@@ -37,5 +38,6 @@ export const migrations: Record<string, AppMigration> = {
   '2026-11-27T2200-replies-by-message': repliesByMessage,
   '2026-12-01T1000-tenant-keys': tenantKeys,
   '2026-12-01T1100-sealed-places': sealedPlaces,
+  '2026-12-01T1200-fair-share': fairShare,
   '2026-12-01T1300-abuse-limits': abuseLimits,
 };

@@ -4,13 +4,13 @@ import { snackbar } from '../shared/sdk';
 import type { CompanySettings, SettingsSaved, SettingsView, SettingsWarning } from './types';
 import { describeError } from './use-resource';
 import { useUnsavedChanges } from './unsaved-changes';
+import { SEND_RATE_MAX, SEND_RATE_MIN } from '../../server/companies/send-rate';
 
 type Form = { maxSegments: string; keywordReplies: 'provider' | 'app'; helpText: string; sendRatePerSecond: string };
 type Errors = Partial<Record<keyof Form | 'form', string>>;
 
 // The limits of server/companies/company-settings.ts, checked here too so a typo is caught before the round trip.
 const MAX_SEGMENTS = 10;
-const MAX_RATE = 1000;
 const MAX_HELP = 320;
 
 function formOf(settings: CompanySettings): Form {
@@ -27,7 +27,9 @@ function validate(form: Form): Errors {
   const segments = Number(form.maxSegments);
   if (!Number.isInteger(segments) || segments < 1 || segments > MAX_SEGMENTS) errors.maxSegments = `A whole number from 1 to ${MAX_SEGMENTS}.`;
   const rate = Number(form.sendRatePerSecond);
-  if (form.sendRatePerSecond.trim() === '' || !Number.isFinite(rate) || rate <= 0 || rate > MAX_RATE) errors.sendRatePerSecond = `More than 0 and at most ${MAX_RATE}.`;
+  if (form.sendRatePerSecond.trim() === '' || !Number.isFinite(rate) || rate < SEND_RATE_MIN || rate > SEND_RATE_MAX) {
+    errors.sendRatePerSecond = `From ${SEND_RATE_MIN} to ${SEND_RATE_MAX}.`;
+  }
   if (form.helpText.trim().length > MAX_HELP) errors.helpText = `At most ${MAX_HELP} characters.`;
   return errors;
 }
@@ -190,14 +192,14 @@ export function RulesSection(props: {
           </div>
 
           <div className="field">
-            <label htmlFor="rule-rate">Sending speed</label>
+            <label htmlFor="rule-rate">Sending speed of your own Twilio number</label>
             <div className="inline">
               <input
                 id="rule-rate"
                 data-testid="rule-rate"
                 type="number"
-                min={0.1}
-                max={MAX_RATE}
+                min={SEND_RATE_MIN}
+                max={SEND_RATE_MAX}
                 step="any"
                 value={form.sendRatePerSecond}
                 aria-invalid={!!shown.sendRatePerSecond}
@@ -207,7 +209,9 @@ export function RulesSection(props: {
               <span>messages per second</span>
             </div>
             <p id="rule-rate-note" className="field-note">
-              Per sending number. A US long code sends 1 per second, a toll-free number 3, a short code 100: faster sending is refused by carriers.
+              Applies only when your company sends through its own Twilio account. The app’s shared number is paced by its operator and shared
+              fairly between companies. A US long code sends 1 per second, a toll-free number 3, a short code 100: faster sending is refused by
+              carriers.
             </p>
             {shown.sendRatePerSecond && <p className="field-error">{shown.sendRatePerSecond}</p>}
           </div>

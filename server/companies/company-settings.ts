@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { clampSendRate, SEND_RATE_DEFAULT, SEND_RATE_MAX, SEND_RATE_MIN } from './send-rate.js';
+
+export { SEND_RATE_MAX, SEND_RATE_MIN } from './send-rate.js';
 
 /**
  * Per-company settings kept as JSON in companies.settings. Every field has a default, so an old or partial row
@@ -11,15 +14,22 @@ const fields = {
   keywordReplies: z.enum(['provider', 'app']),
   /** R10: the HELP answer; null means the default text with the company name. */
   helpText: z.string().trim().min(1).max(320).nullable(),
-  /** Messages per second per sender (a US long code does 1). */
-  sendRatePerSecond: z.number().positive().max(1000),
+  /**
+   * Messages per second on the company's own Twilio sender (a US long code does 1). The app's shared sender is paced
+   * by the operator, never by a company.
+   */
+  sendRatePerSecond: z
+    .number()
+    .min(SEND_RATE_MIN, `must be at least ${SEND_RATE_MIN} messages per second`)
+    .max(SEND_RATE_MAX, `must be at most ${SEND_RATE_MAX} messages per second`),
 };
 
 export const companySettingsSchema = z.object({
   maxSegments: fields.maxSegments.default(1),
   keywordReplies: fields.keywordReplies.default('provider'),
   helpText: fields.helpText.default(null),
-  sendRatePerSecond: fields.sendRatePerSecond.default(1),
+  // Read leniently: a rate stored before the bounds existed is clamped into them, and never resets the other rules.
+  sendRatePerSecond: z.number().transform(clampSendRate).catch(SEND_RATE_DEFAULT).default(SEND_RATE_DEFAULT),
 });
 
 /** A change of some settings: no defaults here, or a patch of one field would reset the others. */

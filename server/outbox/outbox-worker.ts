@@ -1,6 +1,6 @@
 import type { Database } from '../../db/database.js';
 import type { Job, OutboundMessage } from '../../db/schema.js';
-import { claimDueJobs, claimDueMessages } from '../../db/queue-queries.js';
+import { claimDueJobs } from '../../db/queue-queries.js';
 import { DEFAULT_RETENTION, pruneExpired, type RetentionDays } from './housekeeping.js';
 import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
@@ -17,6 +17,7 @@ import { enqueueJob, JobSkipped, runJob } from './jobs.js';
 import { escapeHtml } from '../html.js';
 import { isProgress } from './message-status.js';
 import { createSenderPace } from './sender-pace.js';
+import { createFairShare } from './fair-share.js';
 
 export type OutboxWorkerOptions = {
   /** Messages and jobs handled at once. */
@@ -59,12 +60,16 @@ export type OutboxDeps = {
   now: () => number;
   appUrl: string;
   senders: SenderDirectory;
+  /** Messages per second on the app's shared sender (SHARED_SENDER_RATE), all companies together. */
+  sharedSenderRate: number;
 };
 
 export type OutboxWorker = ReturnType<typeof createOutboxWorker>;
 
 /** Owner names change rarely and every message of a deal needs one: keep them a few minutes. */
 const OWNER_TTL_MS = 5 * 60_000;
+/** The longest a claimed message waits for its sender's slot; what lies beyond stays queued. */
+const HOLD_MS = 2_000;
 
 export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWorkerOptions> = {}) {
   const options = { ...DEFAULT_WORKER_OPTIONS, ...overrides };
@@ -72,6 +77,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
   const { db } = database;
   const log = deps.logger.child({ subsystem: 'outbox' });
   const pace = createSenderPace(database, now);
+  const fair = createFairShare({ database, senders: deps.senders, pace, sharedSenderRate: deps.sharedSenderRate, now }, { rateLimit: options.rateLimit, holdMs: HOLD_MS });
   const owners = new Map<string, { name: string | null; at: number }>();
   const statusCallback = `${deps.appUrl}/webhooks/twilio/status`;
   const iso = (ms = now()) => new Date(ms).toISOString();
@@ -178,7 +184,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     if (!composed.ok) return skip(row, composed.reason, { ...phoneFields, ...measured });
 
     if (options.rateLimit) {
-      const turn = await pace.reserve(sender.key, company.parsedSettings.sendRatePerSecond, 2_000);
+      const turn = await pace.reserve(sender.key, fair.rateOf(sender, company), HOLD_MS);
       // Hold a claim only for a short wait; a long queue behind one sender goes back to the table until its turn.
       if (!turn.reserved) return finish(row, 'claimed', { state: 'queued', next_attempt_at: iso(now() + turn.waitMs) });
       if (turn.waitMs > 0) await sleep(turn.waitMs);
@@ -391,9 +397,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       await housekeep();
     }
     const lease = iso(now() + options.leaseMs);
-    const messages = await claimDueMessages(database, iso(), lease, options.concurrency * 4);
-    const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
     const companyOf = companyReader();
+    // Companies take turns, and a paced sender is claimed only up to its free slots (see fair-share.ts).
+    const messages = await fair.claim(companyOf, lease, options.concurrency * 4);
+    const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
     await pool([...messages.map((m) => () => processMessage(m, companyOf)), ...jobs.map((j) => () => processJob(j))], options.concurrency, (error) =>
       log.error({ err: error }, 'outbox item failed unexpectedly; its claim will expire and it will be retried'),
     );

@@ -14,6 +14,7 @@ export type PaceDecision =
  */
 export function createSenderPace(database: Database, now: () => number) {
   const { db } = database;
+  const intervalOf = (perSecond: number) => Math.max(1, Math.round(1000 / perSecond));
 
   async function take(key: string, intervalMs: number, maxWaitMs: number, at: number) {
     // Moves the sender's clock only when its next slot is close enough; answers the slot it took.
@@ -27,7 +28,7 @@ export function createSenderPace(database: Database, now: () => number) {
 
   return {
     async reserve(key: string, perSecond: number, maxWaitMs: number): Promise<PaceDecision> {
-      const intervalMs = Math.max(1, Math.round(1000 / perSecond));
+      const intervalMs = intervalOf(perSecond);
       const at = now();
       let slot = await take(key, intervalMs, maxWaitMs, at);
       if (slot === null) {
@@ -38,6 +39,14 @@ export function createSenderPace(database: Database, now: () => number) {
       if (slot !== null) return { reserved: true, waitMs: Math.max(0, slot - at) };
       const row = await db.selectFrom('sender_pace').select('next_free_at').where('sender_key', '=', key).executeTakeFirst();
       return { reserved: false, waitMs: Math.max(0, Number(row?.next_free_at ?? at) - at) };
+    },
+
+    /** How many slots of the sender are free within `maxWaitMs` from now: what one pass may claim for it. */
+    async room(key: string, perSecond: number, maxWaitMs: number): Promise<number> {
+      const at = now();
+      const row = await db.selectFrom('sender_pace').select('next_free_at').where('sender_key', '=', key).executeTakeFirst();
+      const first = Math.max(at, Number(row?.next_free_at ?? 0));
+      return first > at + maxWaitMs ? 0 : Math.floor((at + maxWaitMs - first) / intervalOf(perSecond)) + 1;
     },
   };
 }
