@@ -1,7 +1,7 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { AppContext } from './context.js';
-import { AppError, TooManyRequestsError, httpStatusOf } from './errors.js';
+import { TooManyRequestsError, httpStatusOf, publicErrorOf } from './errors.js';
 import { limitFailures } from './http/abuse-limit.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { createOAuthRouter } from './http/oauth-routes.js';
@@ -66,7 +66,7 @@ function accessLog(log: AppContext['logger']): RequestHandler {
   };
 }
 
-/** The one place our errors become HTTP answers. Details of unexpected errors stay in the log. */
+/** The one place our errors become HTTP answers. Details of unexpected errors and vendor failures stay in the log. */
 function errorHandler(log: AppContext['logger']): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const bodyParser = error as { type?: string; status?: number };
@@ -80,12 +80,8 @@ function errorHandler(log: AppContext['logger']): ErrorRequestHandler {
       body = { code: 'malformed_body', message: 'The request body could not be parsed' };
     } else {
       status = httpStatusOf(error);
-      body =
-        status >= 500 && status !== 502
-          ? { code: 'internal_error', message: 'Internal error' }
-          : error instanceof AppError
-            ? { code: error.code, message: error.message, ...(error.details && status < 500 ? { details: error.details } : {}) }
-            : { code: 'error', message: 'Request failed' };
+      // Never a vendor's host, port or URL, nor the ids an error names for the log.
+      body = publicErrorOf(error, status);
     }
     if (status >= 500) log.error({ err: error, method: req.method, path: req.path }, 'request failed');
     else log.info({ method: req.method, path: req.path, status, code: body.code }, 'request refused');

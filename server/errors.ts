@@ -74,7 +74,10 @@ export class PipedriveApiError extends AppError {
   }
 }
 
-/** The installation can no longer act in Pipedrive (refresh token rejected, uninstalled): a person must reinstall. */
+/**
+ * The installation can no longer act in Pipedrive (refresh token rejected, uninstalled): a person must reinstall. The
+ * message and details name the user and company for the log; the caller is told neither (see publicErrorOf).
+ */
 export class InstallationRevokedError extends AppError {
   constructor(companyId: string, userId: string) {
     super(`The Pipedrive authorisation of user ${userId} in company ${companyId} is no longer valid`, 'installation_revoked', {
@@ -112,4 +115,31 @@ export function httpStatusOf(error: unknown): number {
   if (error instanceof PipedriveApiError || error instanceof SmsProviderError) return 502;
   if (error instanceof InstallationRevokedError) return 409;
   return 500;
+}
+
+export type PublicError = { code: string; message: string; details?: Record<string, unknown> };
+
+/**
+ * What the caller is told about an error, in our own words. A vendor's message can carry its host, port or URL
+ * ("connect ECONNREFUSED 10.0.0.7:443", an axios message with the request URL), so a vendor failure is described by
+ * its status only; an error that names users, companies or rows internally says what happened without them. The log
+ * keeps the error whole.
+ */
+export function publicErrorOf(error: unknown, status: number): PublicError {
+  if (error instanceof PipedriveApiError) return { code: error.code, message: vendorMessage('Pipedrive', error.status) };
+  if (error instanceof SmsProviderError) {
+    const code = error.providerCode === null ? '' : `, error ${error.providerCode}`;
+    return { code: error.code, message: error.status === 0 ? vendorMessage('Twilio', 0) : `Twilio refused the request (HTTP ${error.status}${code}).` };
+  }
+  if (error instanceof InstallationRevokedError) {
+    return { code: error.code, message: 'The Pipedrive authorisation behind this request is no longer valid; the app needs to be installed again.' };
+  }
+  if (status >= 500 || !(error instanceof AppError)) return { code: 'internal_error', message: 'Internal error' };
+  return { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) };
+}
+
+function vendorMessage(vendor: string, status: number): string {
+  if (status === 0) return `${vendor} could not be reached; please try again in a moment.`;
+  if (status === 429) return `${vendor} is limiting requests; please try again in a moment.`;
+  return `${vendor} answered an error (HTTP ${status}); please try again in a moment.`;
 }

@@ -146,7 +146,7 @@ export function createAutomationsRouter(ctx: AppContext): Router {
   });
 
   // The stages an automation can watch, grouped by pipeline, read live from Pipedrive (a stage added there a moment
-  // ago is offered at once). A Pipedrive failure is a 502 with its reason; the rest of the settings page still works.
+  // ago is offered at once). A Pipedrive failure is a 502 saying Pipedrive failed; the rest of the settings page still works.
   router.get('/api/pipelines', async (req, res) => {
     const company = await companyOf(req);
     const crm = await ctx.installations.crmForCaller(company.id, req.caller!.userId);

@@ -15,9 +15,10 @@ const idClaim = (v: unknown): string | null =>
   (typeof v === 'number' && Number.isInteger(v) && v > 0) || (typeof v === 'string' && /^\d+$/.test(v)) ? String(v) : null;
 
 /**
- * Verifies the HS256 JWT Pipedrive signs for custom UI (SPEC §3): `userId`/`companyId` (or snake_case), `exp`
- * honoured when present. The API takes it from `Authorization: Bearer`; the iframe pages may also get it as `?token=`
- * because that is how Pipedrive loads them.
+ * Verifies the HS256 JWT Pipedrive signs for custom UI: `userId`/`companyId` (or snake_case) and an `exp`, which is
+ * required: a token without one would be good for ever once it leaked (from a URL, a log, a browser history). The API
+ * takes it from `Authorization: Bearer`; the iframe pages may also get it as `?token=` because that is how Pipedrive
+ * loads them.
  */
 export function createJwtVerifier(secret: string, now: () => number) {
   const key = new TextEncoder().encode(secret);
@@ -27,6 +28,7 @@ export function createJwtVerifier(secret: string, now: () => number) {
         algorithms: ['HS256'],
         currentDate: new Date(now()),
         clockTolerance: 5,
+        requiredClaims: ['exp'],
       });
       const userId = idClaim(payload.userId ?? payload.user_id);
       const companyId = idClaim(payload.companyId ?? payload.company_id);
@@ -35,6 +37,7 @@ export function createJwtVerifier(secret: string, now: () => number) {
     } catch (error) {
       if (error instanceof UnauthorizedError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp') throw new UnauthorizedError('token has no expiry');
       throw new UnauthorizedError('invalid token');
     }
   };

@@ -50,7 +50,8 @@ export function createOAuthRouter(ctx: AppContext): Router {
         );
       return;
     }
-    const refusal = states.check(typeof q.state === 'string' ? q.state : undefined, readCookie(req, NONCE_COOKIE));
+    const cookie = readNonceCookie(req);
+    const refusal = cookie.problem ?? states.check(typeof q.state === 'string' ? q.state : undefined, cookie.nonce);
     if (refusal) {
       log.warn({ reason: refusal }, 'install callback refused');
       res
@@ -127,12 +128,29 @@ export function createOAuthRouter(ctx: AppContext): Router {
   return router;
 }
 
-function readCookie(req: Request, name: string): string | undefined {
+/** What /oauth/start sets: base64url of 18 random bytes. */
+const NONCE_SHAPE = /^[\w-]{16,64}$/;
+
+/**
+ * The install nonce from the Cookie header, or why it cannot be used. The header is the browser's (or anyone's)
+ * input: broken percent-encoding, a value that is not a nonce, or the name twice (which one did we set?) make the
+ * link not valid, a 400, rather than a crash or a guess.
+ */
+function readNonceCookie(req: Request): { nonce?: string; problem?: string } {
   const header = req.headers.cookie;
-  if (!header) return undefined;
+  if (!header) return {};
+  const values: string[] = [];
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === NONCE_COOKIE) values.push(part.slice(eq + 1).trim());
   }
-  return undefined;
+  if (values.length === 0) return {};
+  if (values.length > 1) return { problem: 'the session cookie is ambiguous' };
+  let value: string;
+  try {
+    value = decodeURIComponent(values[0]!);
+  } catch {
+    return { problem: 'the session cookie is malformed' };
+  }
+  return NONCE_SHAPE.test(value) ? { nonce: value } : { problem: 'the session cookie is malformed' };
 }

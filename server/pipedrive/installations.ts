@@ -227,7 +227,7 @@ export function createInstallations(deps: {
           .orderBy('is_admin', 'desc')
           .orderBy('updated_at', 'desc')
           .executeTakeFirst();
-        if (!row) throw new NotFoundError(`company ${companyId} has no installation`);
+        if (!row) throw new NotFoundError('The company has no installation of the app');
         chosen = row.user_id;
       }
       const key = keyOf(companyId, chosen);
