@@ -65,5 +65,8 @@ describe.each(['sqlite', 'postgres'] as const)('the tenant-keys migration on %s'
     // The company's events still go with the company.
     await db.deleteFrom('companies').where('id', '=', '2002').execute();
     expect(await db.selectFrom('webhook_events').select('company_id').distinct().execute()).toEqual([{ company_id: '1001' }]);
+    // And back down: the events are kept under the old key too.
+    expect((await migrator.migrateTo(BEFORE)).error).toBeUndefined();
+    expect((await db.selectFrom('webhook_events').select('id').orderBy('id').execute()).map((e) => e.id)).toEqual(['424242', 'df47d877-b58c-4886-91cd-1aa83e1d7366']);
   });
 });
