@@ -242,7 +242,7 @@ export async function runPanelSection(stack: Stack, problems: string[]): Promise
 
   // ---- the scenarios ----------------------------------------------------------------------------------------------
   const pipedriveReads = (from: number) =>
-    pd.requests.slice(from).filter((r) => r.method === 'GET' && /\/(deals|persons)\/\d+$/.test(r.path)).length;
+    pd.requests.slice(from).filter((r) => r.method === 'GET' && /\/(?:deals|persons)\/\d+$/.test(r.path)).length;
   const measure = async (spec: ScenarioSpec, round: number): Promise<{ result: ScenarioRound; latencies: number[] }> => {
     const requests = spec.mode === 'cold' ? coldRequests : requestsFor(spec.limit);
     // Warm: the Pipedrive cache filled and the code paths compiled before the clock starts.

@@ -40,7 +40,7 @@ export type Database = {
 /** `file:PATH` (SQLite, created with its folder when missing) or `postgres://…`. */
 export function openDatabase(url: string): Database {
   if (url.startsWith('file:')) return openSqlite(url.slice('file:'.length));
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  if (/^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url);
   throw new Error(`unsupported DATABASE_URL scheme: ${url.split(':')[0]}`);
 }
 

@@ -75,7 +75,7 @@ const envSchema = z.object({
     message: 'PORT must be a number between 0 and 65535',
   }),
   APP_URL: urlOrigin('APP_URL'),
-  DATABASE_URL: optional.refine((v) => v === undefined || /^(file:.+|postgres(ql)?:\/\/.+)$/.test(v), {
+  DATABASE_URL: optional.refine((v) => v === undefined || /^(?:file:.+|postgres(?:ql)?:\/\/.+)$/.test(v), {
     message: 'DATABASE_URL must be file:PATH or postgres://…',
   }),
   PIPEDRIVE_CLIENT_ID: optional,
@@ -95,7 +95,7 @@ const envSchema = z.object({
   TWILIO_API_URL: urlOrigin('TWILIO_API_URL'),
   ENCRYPTION_KEY: optional,
   FRAME_ANCESTORS: optional,
-  SHARED_SENDER_RATE: optional.refine((v) => v === undefined || (/^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 1000), {
+  SHARED_SENDER_RATE: optional.refine((v) => v === undefined || (/^\d+(?:\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 1000), {
     message: 'SHARED_SENDER_RATE must be a number of messages per second above 0 and at most 1000',
   }),
   HOST: optional,
@@ -246,8 +246,8 @@ export function describeDatabase(url: string): { engine: 'sqlite' | 'postgres'; 
 }
 
 function parseKey(value: string): Buffer | null {
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+  if (/^[0-9a-f]{64}$/i.test(value)) return Buffer.from(value, 'hex');
+  if (/^[\w+/-]+={0,2}$/.test(value)) {
     const buf = Buffer.from(value, 'base64');
     if (buf.length === 32) return buf;
   }

@@ -63,7 +63,7 @@ function logSink(): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, done) {
       const line = chunk.toString();
-      if (/"level":(40|50|60)/.test(line)) process.stderr.write(`[app] ${line}`);
+      if (/"level":(?:40|50|60)/.test(line)) process.stderr.write(`[app] ${line}`);
       done();
     },
   });

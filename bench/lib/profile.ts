@@ -20,7 +20,7 @@ export type ProfileSummary = {
   byLayer: Array<{ layer: string; selfMs: number; pct: number; usPerUnit: number | null }>;
 };
 
-const SQLITE_NATIVE = /^(Statement|run|all|get|iterate|exec|pragma|prepare|Database|raw|pluck|expand|columns|bind)$/;
+const SQLITE_NATIVE = /^(?:Statement|run|all|get|iterate|exec|pragma|prepare|Database|raw|pluck|expand|columns|bind)$/;
 
 /** A layer a reader can act on: the database path, the web framework, validation, the SDKs, the runtime. */
 function layerOf(url: string, name: string): string {
@@ -29,7 +29,7 @@ function layerOf(url: string, name: string): string {
     if (name === '(program)' || name === '(root)') return 'V8 (program)';
     if (SQLITE_NATIVE.test(name)) return 'SQLite (native: compile + execute)';
     if (name === 'runMicrotasks') return 'promises / async hops';
-    if (/^(Hash|digest|update|randomUUID|timingSafeEqual|Cipheriv|Decipheriv|final)$/.test(name)) return 'crypto';
+    if (/^(?:Hash|digest|update|randomUUID|timingSafeEqual|Cipheriv|Decipheriv|final)$/.test(name)) return 'crypto';
     return 'Node I/O (native: socket writes, timers)';
   }
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
@@ -50,11 +50,11 @@ function layerOf(url: string, name: string): string {
     return `other packages (${nm}, …)`;
   }
   if (url.startsWith('node:')) {
-    if (/^node:(_http|http|net|stream|internal\/(streams|stream_base_commons|http|net)|dns|events|buffer)/.test(url)) return 'Node HTTP / net / streams (JS)';
+    if (/^node:(?:_http|http|net|stream|internal\/(?:streams|stream_base_commons|http|net)|dns|events|buffer)/.test(url)) return 'Node HTTP / net / streams (JS)';
     return 'Node internals (JS)';
   }
   if (/\/server\/messaging\//.test(url)) return 'our code: server/messaging';
-  if (/\/(server|db)\//.test(url)) return 'our code: server/ and db/';
+  if (/\/(?:server|db)\//.test(url)) return 'our code: server/ and db/';
   return 'other';
 }
 

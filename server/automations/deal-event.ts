@@ -191,7 +191,7 @@ const idOf = (v: unknown): number | null => (v && typeof v === 'object' ? num((v
  * numbers are read as milliseconds. Anything else is unknown (null), never a reason to refuse the event.
  */
 function epochMs(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,16}(\.\d{1,6})?$/.test(v) ? Number(v) : null;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,16}(?:\.\d{1,6})?$/.test(v) ? Number(v) : null;
   if (n !== null) return Number.isFinite(n) && n > 0 ? Math.round(n < 1e11 ? n * 1000 : n) : null;
   if (typeof v !== 'string' || v.length > 40) return null;
   const parsed = Date.parse(v);

@@ -14,7 +14,7 @@ const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its
 const ownAccountBody = z
   .object({
     accountSid: z.string().trim().regex(ACCOUNT_SID, 'must be AC followed by 32 hexadecimal characters'),
-    authToken: z.string().trim().regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hexadecimal characters'),
+    authToken: z.string().trim().regex(/^[0-9a-f]{32}$/i, 'must be 32 hexadecimal characters'),
     fromNumber: z
       .string()
       .trim()

@@ -41,7 +41,7 @@ export function createTwilioWebhookRouter(ctx: AppContext): Router {
     const accountSid = params.AccountSid!;
     const sid = params.MessageSid ?? params.SmsSid;
     const status = (params.MessageStatus ?? params.SmsStatus ?? '').toLowerCase();
-    if (!sid || !/^(SM|MM)[0-9a-fA-F]{32}$/.test(sid)) throw new BadRequestError('MessageSid is missing or malformed');
+    if (!sid || !/^(?:SM|MM)[0-9a-fA-F]{32}$/.test(sid)) throw new BadRequestError('MessageSid is missing or malformed');
     if (!KNOWN_STATUSES.includes(status)) throw new BadRequestError(`unknown MessageStatus "${status}"`);
     const errorCode = params.ErrorCode && /^\d{1,6}$/.test(params.ErrorCode) ? params.ErrorCode : null;
     const at = new Date(ctx.clock.now()).toISOString();

@@ -56,7 +56,8 @@ export function createOAuthClient(options: {
       accessToken: t.access_token,
       refreshToken: t.refresh_token,
       expiresAt: new Date(now() + expiresIn * 1000),
-      apiDomain: apiDomain.replace(/\/+$/, ''),
+      // Only a run's first slash may start the match, so a hostile api_domain of many slashes costs linear time.
+      apiDomain: apiDomain.replace(/(?<!\/)\/+$/, ''),
       scope: typeof t.scope === 'string' ? t.scope : '',
     };
   };

@@ -37,7 +37,8 @@ export type PipedriveClientOptions = {
 };
 
 export function createPipedriveClient(options: PipedriveClientOptions): CrmPort {
-  const apiDomain = options.apiDomain.replace(/\/+$/, '');
+  // Only a run's first slash may start the match, so a long run of slashes costs linear time.
+  const apiDomain = options.apiDomain.replace(/(?<!\/)\/+$/, '');
   const maxRetries = options.maxRateLimitRetries ?? 3;
   const maxWait = options.maxRateLimitWaitMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 15_000;

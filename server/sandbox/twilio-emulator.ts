@@ -1006,7 +1006,7 @@ export function parseTwimlMessages(twiml: string): Array<{ body: string; to?: st
     const attrs = m[1] ?? '';
     const inner = m[2] ?? '';
     const bodyTag = /<Body>([\s\S]*?)<\/Body>/.exec(inner);
-    const body = decodeXml(bodyTag ? (bodyTag[1] ?? '') : inner.replace(/<Media>[\s\S]*?<\/Media>/g, '').replace(/<[^>]+>/g, ''));
+    const body = decodeXml(bodyTag ? (bodyTag[1] ?? '') : inner.replace(/<Media>[\s\S]*?<\/Media>/g, '').replace(/<[^<>]+>/g, ''));
     const attr = (name: string): string | undefined => {
       const a = new RegExp(`\\b${name}="([^"]*)"`).exec(attrs);
       return a?.[1] !== undefined ? decodeXml(a[1]) : undefined;
@@ -1079,7 +1079,7 @@ function friendlyNumber(e164: string): string {
 }
 
 function numberType(e164: string): 'local' | 'toll-free' {
-  return /^\+18(00|33|44|55|66|77|88)\d{7}$/.test(e164) ? 'toll-free' : 'local';
+  return /^\+18(?:00|33|44|55|66|77|88)\d{7}$/.test(e164) ? 'toll-free' : 'local';
 }
 
 /**

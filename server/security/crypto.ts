@@ -118,7 +118,7 @@ export function randomToken(bytes = 24): string {
 /** Parses `Authorization: Basic …` into its two parts; null when absent or malformed. */
 export function parseBasicAuth(header: string | undefined): { user: string; password: string } | null {
   if (!header) return null;
-  const match = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header);
+  const match = /^Basic\s+([\w+/=-]+)\s*$/i.exec(header);
   if (!match?.[1]) return null;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
