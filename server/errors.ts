@@ -143,3 +143,14 @@ function vendorMessage(vendor: string, status: number): string {
   if (status === 429) return `${vendor} is limiting requests; please try again in a moment.`;
   return `${vendor} answered an error (HTTP ${status}); please try again in a moment.`;
 }
+
+/**
+ * The words a person is shown for a message's recorded failure. The record keeps the vendor's own message for the
+ * operator, which for a network failure names a host and port; those failures are told in our words instead.
+ */
+export function failureTextOf(code: string | null, message: string | null): string | null {
+  if (code === 'network') return 'Twilio could not be reached; the app stopped trying after several attempts.';
+  if (code === 'installation_revoked') return 'The Pipedrive authorisation of the app is no longer valid; it needs to be installed again.';
+  if (code?.startsWith('pipedrive_')) return 'Pipedrive could not be read; the app stopped trying after several attempts.';
+  return message;
+}

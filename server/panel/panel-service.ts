@@ -4,6 +4,7 @@ import type { Database } from '../../db/database.js';
 import type { OutboundMessage } from '../../db/schema.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import { consentFromPerson } from '../consent/consent-field.js';
+import { failureTextOf } from '../errors.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone, type Consent } from '../messaging/index.js';
 import type { CrmDeal, CrmPerson } from '../pipedrive/crm-port.js';
@@ -79,7 +80,7 @@ function toPanelMessage(row: OutboundForPanel): PanelMessage {
     row.state === 'skipped' || row.state === 'cancelled'
       ? (SKIP_TEXT[row.skip_reason ?? ''] ?? `Not sent: ${row.skip_reason}`)
       : row.state === 'failed' || status === 'undelivered' || status === 'failed'
-        ? (row.error_message ?? (row.error_code ? `Twilio error ${row.error_code}` : 'Failed'))
+        ? (failureTextOf(row.error_code, row.error_message) ?? (row.error_code ? `Twilio error ${row.error_code}` : 'Failed'))
         : null;
   return {
     id: row.id,

@@ -104,10 +104,27 @@ describe('error answers', () => {
       .put('/api/settings/twilio')
       .set('authorization', `Bearer ${token}`)
       .send({ accountSid: `AC${'1'.repeat(32)}`, authToken: 'f'.repeat(32), fromNumber: '+15005550077' });
+    // A text the worker gave up on while Twilio was unreachable, as it records it: the panel says so in our words.
+    const at = new Date().toISOString();
+    await rig.ctx.database.db
+      .insertInto('outbound_messages')
+      .values({
+        id: 'gave-up', company_id: String(rig.demo.companyId), source: 'panel', template: 'Are you free on Tuesday?', deal_id: ann().dealId,
+        person_id: ann().id, body: 'Are you free on Tuesday?', state: 'failed', attempts: 8, error_code: 'network',
+        error_message: `network error talking to Twilio: connect ECONNREFUSED 127.0.0.1:${twPort} (gave up after 8 attempts)`,
+        next_attempt_at: at, created_at: at, updated_at: at,
+      })
+      .execute();
+    const view = await api().get(`/api/panel/deals/${ann().dealId}`).set('authorization', `Bearer ${token}`);
+    const failed = (view.body.messages as Array<{ id: string; error: string | null }>).find((m) => m.id === 'gave-up')!;
+    expect(failed.error).toContain('Twilio');
+    expect(leaks(failed.error!, twPort)).toEqual([]);
     // Pipedrive down: the settings page's stages and the deal panel cannot be read.
     await rig.pd.close();
     const pipelines = await api().get('/api/pipelines').set('authorization', `Bearer ${token}`);
-    const panel = await api().get(`/api/panel/deals/${ann().dealId}`).set('authorization', `Bearer ${token}`);
+    // Another deal than the one viewed above, whose view the panel may still hold.
+    const nora = rig.demo.persons.find((p) => p.name.startsWith('Nora'))!;
+    const panel = await api().get(`/api/panel/deals/${nora.dealId}`).set('authorization', `Bearer ${token}`);
 
     for (const [name, res, port, vendor] of [
       ['twilio account', twilioAccount, twPort, 'Twilio'],
