@@ -22,13 +22,14 @@ async function claimDue<Row>(database: Database, table: 'outbound_messages' | 'j
       RETURNING ${t}.*`.execute(database.db);
     return result.rows;
   }
-  // SQLite serialises writers and runs the subquery once, so the plain form is already exclusive and exact.
+  // SQLite serialises writers and runs the subquery once, so the plain form is already exclusive and exact. `+state`
+  // keeps the planner from walking the state index over every queued row: the chosen ids are looked up instead.
   const result = await sql<Row>`
     UPDATE ${t} SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
     WHERE id IN (
       SELECT id FROM ${t} WHERE state = 'queued' AND next_attempt_at <= ${nowIso}
       ORDER BY next_attempt_at LIMIT ${limit}
-    ) AND state = 'queued'
+    ) AND +state = 'queued'
     RETURNING *`.execute(database.db);
   return result.rows;
 }
@@ -39,8 +40,8 @@ export const claimDueMessages = (database: Database, nowIso: string, leaseUntilI
 export const claimDueJobs = (database: Database, nowIso: string, leaseUntilIso: string, limit: number) =>
   claimDue<Job>(database, 'jobs', nowIso, leaseUntilIso, limit);
 
-/** A company with messages waiting, and the moment its oldest one became (or becomes) due. */
-export type WaitingCompany = { companyId: string; firstDueAt: string };
+/** A company with messages waiting, the moment its oldest one became (or becomes) due, and whether a panel send waits. */
+export type WaitingCompany = { companyId: string; firstDueAt: string; panelWaiting: boolean };
 
 /**
  * The companies that have queued messages, in id order after `after`, at most `max` of them. A loose index scan:
@@ -48,7 +49,7 @@ export type WaitingCompany = { companyId: string; firstDueAt: string };
  * the same as one with one. `more` says the walk stopped at `max` and companies after the last one were not looked at.
  */
 export async function companiesWithQueuedMessages(database: Database, after: string, max: number): Promise<{ companies: WaitingCompany[]; more: boolean }> {
-  const { rows } = await sql<{ company_id: string; first_due_at: string }>`
+  const { rows } = await sql<{ company_id: string; first_due_at: string; panel: number | null }>`
     WITH RECURSIVE walk(company_id, n) AS (
       SELECT (SELECT company_id FROM outbound_messages WHERE state = 'queued' AND company_id > ${after} ORDER BY company_id LIMIT 1), 1
       UNION ALL
@@ -56,14 +57,15 @@ export async function companiesWithQueuedMessages(database: Database, after: str
       FROM walk WHERE walk.company_id IS NOT NULL AND walk.n < ${max}
     )
     SELECT walk.company_id,
-      (SELECT m.next_attempt_at FROM outbound_messages m WHERE m.state = 'queued' AND m.company_id = walk.company_id ORDER BY m.next_attempt_at LIMIT 1) AS first_due_at
+      (SELECT m.next_attempt_at FROM outbound_messages m WHERE m.state = 'queued' AND m.company_id = walk.company_id ORDER BY m.next_attempt_at LIMIT 1) AS first_due_at,
+      (SELECT 1 FROM outbound_messages m WHERE m.state = 'queued' AND m.source = 'panel' AND m.company_id = walk.company_id LIMIT 1) AS panel
     FROM walk WHERE walk.company_id IS NOT NULL`.execute(database.db);
-  const companies = rows.map((r) => ({ companyId: r.company_id, firstDueAt: r.first_due_at }));
+  const companies = rows.map((r) => ({ companyId: r.company_id, firstDueAt: r.first_due_at, panelWaiting: r.panel !== null }));
   return { companies, more: companies.length >= max };
 }
 
-/** How many due messages one claim may take from a company. */
-export type CompanyQuota = { companyId: string; take: number };
+/** How many due messages one claim may take from a company; `panel: false` skips looking for its panel sends. */
+export type CompanyQuota = { companyId: string; take: number; panel?: boolean };
 
 /**
  * Claims due messages company by company, in turns: each listed company's first message, then each one's second,
@@ -85,18 +87,17 @@ export async function claimMessagesInTurns(
   // PostgreSQL: each candidate list is locked as it is read and rows another worker holds are skipped; a CTE with a
   // row lock is evaluated exactly once. SQLite serialises writers, so the same statement is already exclusive.
   const lock = postgres ? sql`FOR UPDATE SKIP LOCKED` : sql``;
-  const candidates = (i: number, companyId: string, take: number, panel: boolean) => sql`
-    ${sql.raw(`c${i}${panel ? 'p' : 'a'}`)} AS (
+  const candidates = (q: CompanyQuota, panel: boolean) => sql`
       SELECT id, next_attempt_at FROM outbound_messages
-      WHERE state = 'queued' AND company_id = ${companyId} AND next_attempt_at <= ${nowIso} AND ${sql.raw(panel ? "source = 'panel'" : "source <> 'panel'")}
-      ORDER BY next_attempt_at LIMIT ${take} ${lock}
-    )`;
-  const lists = turns.flatMap((q, i) => [candidates(i, q.companyId, q.take, true), candidates(i, q.companyId, q.take, false)]);
+      WHERE state = 'queued' AND company_id = ${q.companyId} AND next_attempt_at <= ${nowIso} AND ${sql.raw(panel ? "source = 'panel'" : "source <> 'panel'")}
+      ORDER BY next_attempt_at LIMIT ${q.take} ${lock}`;
+  // Most companies have no panel send waiting: their panel list is left out, which halves the statement.
+  const lists = turns.flatMap((q, i) => [...(q.panel !== false ? [{ q, i, panel: true }] : []), { q, i, panel: false }]);
+  const name = (l: (typeof lists)[number]) => sql.raw(`c${l.i}${l.panel ? 'p' : 'a'}`);
+  // PostgreSQL reads each list in its own CTE (a CTE with a row lock runs exactly once); SQLite reads them inline.
+  const from = (l: (typeof lists)[number]) => (postgres ? name(l) : sql`(${candidates(l.q, l.panel)})`);
   const pool = sql.join(
-    turns.flatMap((q, i) => [
-      sql`SELECT id, 0 AS p, next_attempt_at AS at, ${sql.lit(i)} AS pos, CAST(${q.take} AS integer) AS quota FROM ${sql.raw(`c${i}p`)}`,
-      sql`SELECT id, 1 AS p, next_attempt_at AS at, ${sql.lit(i)} AS pos, CAST(${q.take} AS integer) AS quota FROM ${sql.raw(`c${i}a`)}`,
-    ]),
+    lists.map((l) => sql`SELECT id, ${sql.lit(l.panel ? 0 : 1)} AS p, next_attempt_at AS at, ${sql.lit(l.i)} AS pos, CAST(${l.q.take} AS integer) AS quota FROM ${from(l)} ${name(l)}`),
     sql` UNION ALL `,
   );
   // The ranking runs over the candidates only (at most twice the quotas), never over the queue.
@@ -107,7 +108,7 @@ export async function claimMessagesInTurns(
       ) ranked
       WHERE turn <= quota ORDER BY turn, pos LIMIT ${limit}
     )`;
-  const ctes = sql.join([...lists, picked], sql`, `);
+  const ctes = sql.join([...(postgres ? lists.map((l) => sql`${name(l)} AS (${candidates(l.q, l.panel)})`) : []), picked], sql`, `);
   // SQLite: `+state` keeps the planner from walking the state index over every queued row; the ids are looked up.
   const result = postgres
     ? await sql<OutboundMessage>`

@@ -90,7 +90,8 @@ export function createFairShare(deps: FairShareDeps, options: { rateLimit: boole
         progress = true;
       }
     }
-    return [...quotas].map(([companyId, take]) => ({ companyId, take }));
+    const panel = new Set(due.filter((c) => c.panelWaiting).map((c) => c.companyId));
+    return [...quotas].map(([companyId, take]) => ({ companyId, take, panel: panel.has(companyId) }));
   }
 
   return { claim, rateOf };

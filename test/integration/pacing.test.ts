@@ -58,8 +58,11 @@ describe.each(['sqlite', 'postgres'] as const)('two workers sharing one sender o
     expect(times.length).toBeGreaterThanOrEqual(4);
     // Slots are a second apart; a send can leave some way after its slot when both workers share one busy event loop
     // (as here, and more so on a loaded CI machine). Without a shared pace the two would send at the same moment.
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(500);
-    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual((times.length - 1) * 1000 - 300);
+    // Measured from the second text: the first send of a fresh process opens its connection and may leave late, which
+    // shortens the first gap without breaking the pace.
+    const paced = times.slice(1);
+    for (let i = 1; i < paced.length; i++) expect(paced[i]! - paced[i - 1]!).toBeGreaterThanOrEqual(500);
+    expect(paced.at(-1)! - paced[0]!).toBeGreaterThanOrEqual((paced.length - 1) * 1000 - 300);
     // Both instances did part of the work, so the pace really was shared between them.
     const sent = (logs: string[]) => logs.filter((l) => l.includes('"msg":"SMS sent"')).length;
     expect(sent(rig.logs)).toBeGreaterThan(0);
