@@ -58,9 +58,14 @@ function assertMaxSegments(maxSegments: number): void {
   }
 }
 
+// A merged text longer than this is too long to send (only a text mostly of characters that normalising removes or
+// composes could shrink back under the limit), so merging stops there: 106 tags of a 1,600-character value would
+// otherwise make 170,000 characters to normalise, scan and segment on the shared event loop.
+const MAX_MERGED_CHARACTERS = 2 * MAX_BODY_CHARACTERS;
+
 /** The text exactly as it would be sent: merged, trimmed, look-alikes replaced (R4), STOP clause ensured (R6). */
 export function finalBody(template: string, ctx: MergeContext): string {
-  return ensureStopClause(normaliseLookalikes(renderTemplate(template, ctx)).trim());
+  return ensureStopClause(normaliseLookalikes(renderTemplate(template, ctx, MAX_MERGED_CHARACTERS)).trim());
 }
 
 type Measured = { body: string; encoding: Encoding; segments: number; characters: number };

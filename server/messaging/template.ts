@@ -111,15 +111,19 @@ function lookup(field: MergeField, ctx: MergeContext): string | null | undefined
  * Replaces known merge tags by their (trimmed) value, or by the fallback (else '') when the value is empty.
  * Unknown tags are left exactly as written, so a preview shows the mistake; composeMessage refuses to send them.
  * One pass: a value that itself looks like `{{deal.title}}` is inserted literally, never expanded.
+ * With `maxLength`, the result is cut to that many UTF-16 units, and rendering stops there: a template of many
+ * tags times a long value would otherwise build and measure a text a hundred times longer than any SMS.
  */
-export function renderTemplate(template: string, ctx: MergeContext): string {
+export function renderTemplate(template: string, ctx: MergeContext, maxLength = Number.POSITIVE_INFINITY): string {
   let out = '';
   let copied = 0;
   for (const tag of parseMergeTags(template)) {
+    if (out.length >= maxLength) break;
     out += template.slice(copied, tag.index) + renderTag(tag, ctx);
     copied = tag.index + tag.raw.length;
   }
-  return out + template.slice(copied);
+  if (out.length < maxLength) out += template.slice(copied);
+  return out.length > maxLength ? out.slice(0, maxLength) : out;
 }
 
 function renderTag(tag: MergeTag, ctx: MergeContext): string {
