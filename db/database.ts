@@ -209,7 +209,10 @@ function openPostgres(url: string): Database {
     transaction: (fn) => db.transaction().execute(fn),
     async migrate(input) {
       await checkPostgresConnection(url);
-      await runMigrations(db, input);
+      // Kysely looks for its migration tables in every schema unless told which one: a database shared by several
+      // deployments (or test runs) would find another schema's lock table and then miss its own.
+      const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(db);
+      await runMigrations(db, input, rows[0]?.schema);
     },
     ping: () => ping(db),
     async readAside<R>(query: CompiledQuery<R>) {
@@ -266,14 +269,18 @@ function postgresProblem(error: unknown, password: string): string {
   return password ? message.split(password).join('***') : message;
 }
 
-async function runMigrations(db: Kysely<Schema>, input: MigrationInput = {}): Promise<void> {
+async function runMigrations(db: Kysely<Schema>, input: MigrationInput = {}, schema?: string): Promise<void> {
   // Kysely calls `up(db)`; each migration gets the input as its second argument (schema migrations ignore it).
   const withInput: Record<string, Migration> = {};
   for (const [name, migration] of Object.entries(migrations)) {
     const down = migration.down?.bind(migration);
     withInput[name] = { up: (trx) => migration.up(trx, input), ...(down ? { down } : {}) };
   }
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => withInput } });
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => withInput },
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
