@@ -18,6 +18,9 @@ const FRAMEABLE = new Set(['/panel', '/settings']);
 export function createApp(ctx: AppContext, options: { extraRouters?: express.Router[] } = {}): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // The client address (req.ip) is what failed authentications are counted by: behind a load balancer it comes from
+  // X-Forwarded-For, but only as far as the operator says the proxies can be trusted; never from a client's header.
+  app.set('trust proxy', ctx.config.trustProxy);
   const log = ctx.logger.child({ subsystem: 'http' });
 
   // Responses are API answers and small pages: no ETag hashing of every body.

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ACCOUNT_SID } from './twilio/senders.js';
@@ -49,6 +50,12 @@ export type Config = {
   sharedSenderRate: number;
   /** Listening address; null means all interfaces. */
   host: string | null;
+  /**
+   * Which proxies in front of the app may name the client address (X-Forwarded-For): a number of hops, or the
+   * proxies' addresses / subnets (or Express's names loopback, linklocal, uniquelocal); false trusts none. Failed
+   * authentications are counted per client address, so behind a load balancer this must be set.
+   */
+  trustProxy: number | string[] | false;
 };
 
 /** A Config whose sandbox gaps are filled: what createContext needs. */
@@ -99,6 +106,9 @@ const envSchema = z.object({
     message: 'SHARED_SENDER_RATE must be a number of messages per second above 0 and at most 1000',
   }),
   HOST: optional,
+  TRUST_PROXY: optional.refine((v) => v === undefined || parseTrustProxy(v) !== null, {
+    message: 'TRUST_PROXY must be a number of proxy hops (1 for one load balancer) or a comma-separated list of proxy addresses or subnets',
+  }),
   LOG_LEVEL: optional.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
     { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' },
@@ -193,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL ?? 'info',
     sharedSenderRate: e.SHARED_SENDER_RATE === undefined ? 1 : Number(e.SHARED_SENDER_RATE),
     host: e.HOST ?? (sandbox ? '127.0.0.1' : null),
+    trustProxy: e.TRUST_PROXY === undefined ? false : (parseTrustProxy(e.TRUST_PROXY) ?? false),
   };
 }
 
@@ -268,4 +279,21 @@ function stripTrailingSlash(url: string): string {
   let end = url.length;
   while (end > 0 && url.charCodeAt(end - 1) === 47 /* '/' */) end--;
   return url.slice(0, end);
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `2` (hops), or `10.0.0.0/8, loopback` (trusted proxies); null when it is neither. */
+function parseTrustProxy(value: string): number | string[] | null {
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  const valid = (item: string) => {
+    if (PROXY_NAMES.has(item)) return true;
+    const [address = '', bits, ...rest] = item.split('/');
+    if (rest.length > 0 || isIP(address) === 0) return false;
+    if (bits === undefined) return true;
+    const max = isIP(address) === 4 ? 32 : 128;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+  };
+  return items.length > 0 && items.every(valid) ? items : null;
 }

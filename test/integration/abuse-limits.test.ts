@@ -65,12 +65,12 @@ function companyReads(onRead: () => void): KyselyPlugin {
 type Instance = { ctx: AppContext; url: string; reads: { companies: number }; close(): Promise<void> };
 
 /** One more app instance on the rig's database, as a second process of a deployment would be. */
-async function startInstance(rig: Rig): Promise<Instance> {
+async function startInstance(rig: Rig, config: Partial<Rig['config']> = {}): Promise<Instance> {
   const reads = { companies: 0 };
   const raw = openDatabase(rig.config.databaseUrl);
   const database = { ...raw, db: raw.db.withPlugin(companyReads(() => reads.companies++)) };
   const now = Date.now();
-  const ctx = createContext(rig.config, { logger: createLogger('warn'), database, clock: { now: () => now }, abuseLimits: LIMITS });
+  const ctx = createContext({ ...rig.config, ...config }, { logger: createLogger('warn'), database, clock: { now: () => now }, abuseLimits: LIMITS });
   const server: Server = createServer(createApp(ctx));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -191,6 +191,37 @@ describe.each(['sqlite', 'postgres'] as const)('abuse limits on %s', (kind) => {
     for (let i = 0; i <= LIMITS.failures; i++) statuses.push((await wrongPassword(app, from, 'pd-999999')).status);
     expect(statuses).toEqual([...Array<number>(LIMITS.failures).fill(401), 429]);
     expect(app.reads.companies - before).toBe(1);
+  });
+
+  it('behind a trusted load balancer, counts the client named by X-Forwarded-For, and never trusts the header otherwise', async () => {
+    const proxied = await startInstance(rig, { trustProxy: 1 });
+    try {
+      // Every request reaches the app from the balancer's address; the client is the last hop it appended.
+      const via = (client: string) => ({ ...json, 'x-forwarded-for': client });
+      const wrongVia = (instance: Instance, client: string) =>
+        call(instance.url, '127.0.0.7', 'POST', '/webhooks/pipedrive', {
+          headers: { ...via(client), authorization: basic('pd-1001', randomBytes(32).toString('base64url')) },
+          body: JSON.stringify(acme.payload),
+        });
+      for (let i = 0; i < LIMITS.failures; i++) expect((await wrongVia(proxied, '203.0.113.9')).status).toBe(401);
+      expect((await wrongVia(proxied, '203.0.113.9')).status).toBe(429);
+      // Another client behind the same balancer is not blocked by the first one's failures.
+      expect((await wrongVia(proxied, '198.51.100.4')).status).toBe(401);
+
+      // Without TRUST_PROXY the header is the client's own word and is ignored: a flooder cannot dodge its count by
+      // inventing a new address each time.
+      const from = '127.0.0.8';
+      for (let i = 0; i < LIMITS.failures; i++) {
+        const r = await call(app.url, from, 'POST', '/webhooks/pipedrive', {
+          headers: { ...via(`192.0.2.${i}`), authorization: basic('pd-1001', 'wrong') },
+          body: JSON.stringify(acme.payload),
+        });
+        expect(r.status).toBe(401);
+      }
+      expect((await wrongPassword(app, from)).status).toBe(429);
+    } finally {
+      await proxied.close();
+    }
   });
 
   it.runIf(kind === 'postgres')('adds up the failures seen by every instance of a deployment', async () => {

@@ -177,6 +177,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads TRUST_PROXY as hops or a list of proxy addresses, trusts none by default, and refuses anything else', () => {
+    expect(loadConfig(production).trustProxy).toBe(false);
+    expect(loadConfig({ ...production, TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ ...production, TRUST_PROXY: '10.0.0.0/8, loopback,::1' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback', '::1']);
+    for (const bad of ['yes', '10.0.0.0/33', '10.0.0.1/8/8', 'everyone', ',']) {
+      expect(problemsOf({ ...production, TRUST_PROXY: bad }).join('\n')).toMatch(/TRUST_PROXY must be/);
+    }
+  });
+
   it('refuses both a default number and a default messaging service', () => {
     expect(
       problemsOf({
