@@ -13,16 +13,20 @@ export const VISIBLE_TO_ENTIRE_COMPANY = 3;
 
 export class DealPermissions {
   private readonly followers = new Map<number, Set<number>>();
+  /** The restricted deals themselves, so a person's visibility is decided without walking every deal of the company. */
+  private readonly restricted = new Map<number, PdDeal>();
 
   /** `null`: the whole company sees the deal again; a list: only the owner, these followers and the admins. */
   restrict(deal: PdDeal, followerIds: number[] | null): void {
     if (followerIds === null) {
       deal.visible_to = VISIBLE_TO_ENTIRE_COMPANY;
       this.followers.delete(deal.id);
+      this.restricted.delete(deal.id);
       return;
     }
     deal.visible_to = VISIBLE_TO_OWNER_AND_FOLLOWERS;
     this.followers.set(deal.id, new Set(followerIds));
+    this.restricted.set(deal.id, deal);
   }
 
   /** The ids `permittedUsers` answers: every user of the deal's company who may see it, ascending. */
@@ -36,10 +40,14 @@ export class DealPermissions {
     return user.isAdmin || deal.owner_id === user.id || (this.followers.get(deal.id)?.has(user.id) ?? false);
   }
 
-  /** `dealsOfPerson`: the company's deals whose contact is this person. */
-  canSeePerson(person: PdPerson, user: PdUser, dealsOfPerson: PdDeal[]): boolean {
+  /**
+   * `dealsOfPerson` lists the company's deals whose contact is this person; it is asked for only when one of them is
+   * restricted (rarely), so the common read costs nothing however many deals the company has.
+   */
+  canSeePerson(person: PdPerson, user: PdUser, dealsOfPerson: () => PdDeal[]): boolean {
     if (person.companyId !== user.companyId) return false;
-    if (!dealsOfPerson.some((d) => d.visible_to === VISIBLE_TO_OWNER_AND_FOLLOWERS)) return true;
-    return dealsOfPerson.some((d) => this.canSeeDeal(d, user));
+    const restrictedOfPerson = [...this.restricted.values()].some((d) => d.person_id === person.id && d.visible_to === VISIBLE_TO_OWNER_AND_FOLLOWERS);
+    if (!restrictedOfPerson) return true;
+    return dealsOfPerson().some((d) => this.canSeeDeal(d, user));
   }
 }

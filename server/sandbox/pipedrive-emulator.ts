@@ -917,7 +917,7 @@ export class PipedriveEmulator {
       }),
       r('GET', /^\/api\/v2\/persons\/([^/]+)$/, (req, res, [id], a) => {
         const person = this.ownPerson(a, v2Id(id));
-        const dealsOfPerson = this.deals(a.company.id).filter((d) => d.person_id === person.id);
+        const dealsOfPerson = () => this.deals(a.company.id).filter((d) => d.person_id === person.id);
         if (!this.dealPermissions.canSeePerson(person, a.user, dealsOfPerson)) throw new ApiError(403, NOT_VISIBLE);
         const only = req.query.custom_fields ? req.query.custom_fields.split(',').map((s) => s.trim()) : undefined;
         ok(res, personV2(person, this.fieldsOf(a.company.id), only));
