@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import type { DealEvent } from './deal-event.js';
+import { enqueueAutomationMessage } from '../outbox/outbox-store.js';
 
 export type RecordResult = { duplicate: boolean; queued: number };
 
@@ -136,12 +137,18 @@ async function recordWithin(db: Executor, event: DealEvent, matching: MatchingAu
   // The deal as it was when it moved, and the template as it was then: a later edit rewrites nothing already queued.
   const context = JSON.stringify({ deal });
   for (const a of matching) {
-    await sql`
-      INSERT INTO outbound_messages (id, company_id, source, automation_id, automation_name, event_id, deal_id, person_id,
-                                     template, context, state, next_attempt_at, created_at, updated_at)
-      VALUES (${randomUUID()}, ${event.companyId}, 'automation', ${a.id}, ${a.name}, ${event.eventId}, ${deal.id}, ${deal.personId},
-              ${a.template}, ${context}, 'queued', ${at}, ${at}, ${at})
-      ON CONFLICT (event_id, automation_id) DO NOTHING`.execute(db);
+    await enqueueAutomationMessage(db, {
+      id: randomUUID(),
+      companyId: event.companyId,
+      automationId: a.id,
+      automationName: a.name,
+      eventId: event.eventId,
+      dealId: deal.id,
+      personId: deal.personId,
+      template: a.template,
+      context,
+      at,
+    });
   }
   return { duplicate: false, queued };
 }

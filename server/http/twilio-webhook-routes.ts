@@ -5,6 +5,7 @@ import type { Schema } from '../../db/schema.js';
 import type { AppContext } from '../context.js';
 import { BadRequestError } from '../errors.js';
 import { isProgress, KNOWN_STATUSES } from '../outbox/message-status.js';
+import { applyStatusCallback } from '../outbox/outbox-store.js';
 import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
 
@@ -60,13 +61,8 @@ export function createTwilioWebhookRouter(ctx: AppContext): Router {
         .onConflict((oc) => oc.columns(['provider_sid', 'account_sid', 'status']).doNothing())
         .execute();
       if (row && isProgress(row.provider_status, status)) {
-        await trx
-          .updateTable('outbound_messages')
-          .set({ provider_status: status, status_at: at, updated_at: at, ...(errorCode ? { error_code: errorCode } : {}) })
-          .where('id', '=', row.id)
-          // Only over the status we read: a concurrent callback that got further is never undone.
-          .where((eb) => (row.provider_status === null ? eb('provider_status', 'is', null) : eb('provider_status', '=', row.provider_status)))
-          .execute();
+        // Only over the status we read: a concurrent callback that got further is never undone.
+        await applyStatusCallback(trx, row, { status, errorCode }, at);
       }
       return null;
     });

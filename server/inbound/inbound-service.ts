@@ -14,6 +14,7 @@ import {
   type InboundKind,
 } from '../messaging/index.js';
 import { enqueueJob } from '../outbox/jobs.js';
+import { cancelToNumber } from '../outbox/outbox-store.js';
 import type { ReceivingSender, SenderDirectory } from '../twilio/senders.js';
 import { attributeInbound, companiesOnSender, type Attribution } from './attribution.js';
 import { supersedeConsentWrites } from './consent-writes.js';
@@ -195,19 +196,7 @@ export function createInboundService(deps: InboundDeps) {
       // Every company on a shared sender is bound by the opt-out, so their queued texts to the number go too. Rows
       // queued by a deal event have no number yet; those of the person the conversation names are theirs. The
       // worker re-checks the list before sending anyway; this makes the report say why.
-      await trx
-        .updateTable('outbound_messages')
-        .set({ state: 'cancelled', skip_reason: 'opted_out', claimed_until: null, updated_at: at })
-        .where('state', 'in', ['queued', 'claimed'])
-        .where((eb) => {
-          const toNumber = eb('to_e164', '=', phoneE164);
-          if (!attribution.companyId || attribution.personId === null) return toNumber;
-          return eb.or([
-            toNumber,
-            eb.and([eb('company_id', '=', attribution.companyId), eb('person_id', '=', attribution.personId), eb('to_e164', 'is', null)]),
-          ]);
-        })
-        .execute();
+      await cancelToNumber(trx, { phoneE164, companyId: attribution.companyId, personId: attribution.personId }, at);
     }
 
     if (attribution.companyId) {

@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database.js';
 import type { OutboundMessage } from '../../db/schema.js';
-import { claimMessagesInTurns, companiesWithQueuedMessages, type CompanyQuota, type WaitingCompany } from '../../db/queue-queries.js';
+import { companiesWithQueuedMessages, type CompanyQuota, type WaitingCompany } from '../../db/queue-queries.js';
+import { claimInTurns } from './outbox-store.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import type { Sender, SenderDirectory } from '../twilio/senders.js';
 import type { createSenderPace } from './sender-pace.js';
@@ -44,7 +45,7 @@ export function createFairShare(deps: FairShareDeps, options: { rateLimit: boole
     const due = walk.companies.filter((c) => c.firstDueAt <= nowIso).sort(byTurn);
     const quotas = await share(due, companyOf, limit);
     if (quotas.length === 0) return [];
-    const rows = await claimMessagesInTurns(deps.database, nowIso, leaseUntilIso, quotas, limit);
+    const rows = await claimInTurns(deps.database, nowIso, leaseUntilIso, quotas, limit);
     for (const row of rows) served.set(row.company_id, ++turnCounter);
     return rows;
   }

@@ -18,6 +18,7 @@ import { escapeHtml } from '../html.js';
 import { isProgress } from './message-status.js';
 import { createSenderPace } from './sender-pace.js';
 import { createFairShare } from './fair-share.js';
+import * as store from './outbox-store.js';
 
 export type OutboxWorkerOptions = {
   /** Messages and jobs handled at once. */
@@ -90,17 +91,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
   // ---- state transitions: each is conditional on the row still being ours --------------------------------------
 
-  async function finish(row: OutboundMessage, fromState: 'claimed' | 'sending', set: Partial<OutboundMessage>) {
-    await db
-      .updateTable('outbound_messages')
-      .set({ ...set, claimed_until: null, updated_at: iso() })
-      .where('id', '=', row.id)
-      .where('state', '=', fromState)
-      .execute();
-  }
-
-  const skip = (row: OutboundMessage, reason: string, extra: Partial<OutboundMessage> = {}) =>
-    finish(row, 'claimed', { state: 'skipped', skip_reason: reason, ...extra });
+  const skip = (row: OutboundMessage, reason: string, extra: Partial<OutboundMessage> = {}) => store.markSkipped(db, row.id, reason, extra, now());
 
   function backoff(attempts: number): number {
     const ceiling = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.max(0, attempts - 1));
@@ -110,16 +101,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
   async function retryLater(row: OutboundMessage, fromState: 'claimed' | 'sending', attempts: number, error: { code: string | null; message: string }) {
     if (attempts >= options.maxAttempts) {
-      await finish(row, fromState, { state: 'failed', error_code: error.code, error_message: `${error.message} (gave up after ${attempts} attempts)` });
+      await store.markFailed(db, row.id, fromState, { code: error.code, message: `${error.message} (gave up after ${attempts} attempts)` }, now());
       return;
     }
-    await finish(row, fromState, {
-      state: 'queued',
-      sending_at: null,
-      next_attempt_at: iso(now() + backoff(attempts)),
-      error_code: error.code,
-      error_message: error.message,
-    });
+    await store.retryLater(db, row.id, fromState, now() + backoff(attempts), error, now());
   }
 
   // ---- reading what the message needs ---------------------------------------------------------------------------
@@ -138,10 +123,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
 
   async function processMessage(row: OutboundMessage, companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
     const company = await companyOf(row.company_id);
-    if (!company) return finish(row, 'claimed', { state: 'cancelled', skip_reason: 'company_removed' });
+    if (!company) return store.markCancelled(db, row.id, 'company_removed', now());
     // The company's own account when it has one, else the app's default; read at send time, like consent.
     const sender = deps.senders.forCompany(company);
-    if (!sender) return finish(row, 'claimed', { state: 'failed', error_code: 'no_sender', error_message: 'No Twilio sender is configured' });
+    if (!sender) return store.markFailed(db, row.id, 'claimed', { code: 'no_sender', message: 'No Twilio sender is configured' }, now());
 
     let crm: CrmPort;
     let person: CrmPerson | null;
@@ -155,7 +140,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       owner = await ownerName(crm, row.company_id, context.deal?.ownerId ?? null);
     } catch (error) {
       if (error instanceof InstallationRevokedError || error instanceof NotFoundError) {
-        return finish(row, 'claimed', { state: 'failed', error_code: 'installation_revoked', error_message: error.message });
+        return store.markFailed(db, row.id, 'claimed', { code: 'installation_revoked', message: error.message }, now());
       }
       if (error instanceof PipedriveApiError && error.retryable) {
         return retryLater(row, 'claimed', row.attempts + 1, { code: `pipedrive_${error.status}`, message: error.message });
@@ -186,7 +171,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     if (options.rateLimit) {
       const turn = await pace.reserve(sender.key, fair.rateOf(sender, company), HOLD_MS);
       // Hold a claim only for a short wait; a long queue behind one sender goes back to the table until its turn.
-      if (!turn.reserved) return finish(row, 'claimed', { state: 'queued', next_attempt_at: iso(now() + turn.waitMs) });
+      if (!turn.reserved) return store.waitForTurn(db, row.id, now() + turn.waitMs, now());
       if (turn.waitMs > 0) await sleep(turn.waitMs);
     }
 
@@ -195,22 +180,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     // Re-check the opt-out list and take the row to `sending` in one transaction: a STOP recorded a moment ago wins.
     const go = await database.transaction(async (trx) => {
       if (await optOuts.isOptedOut(company.id, sender.key, eligible.e164, trx)) {
-        await trx
-          .updateTable('outbound_messages')
-          .set({ state: 'skipped', skip_reason: 'opted_out', claimed_until: null, updated_at: sendingAt, ...phoneFields })
-          .where('id', '=', row.id)
-          .where('state', '=', 'claimed')
-          .execute();
+        await store.markSkipped(trx, row.id, 'opted_out', phoneFields, Date.parse(sendingAt));
         return false;
       }
-      const marked = await trx
-        .updateTable('outbound_messages')
-        .set({ state: 'sending', sending_at: sendingAt, attempts, sender: sender.key, ...phoneFields, ...measured, updated_at: sendingAt })
-        .where('id', '=', row.id)
-        .where('state', '=', 'claimed')
-        .where('claimed_until', '=', row.claimed_until)
-        .executeTakeFirst();
-      return Number(marked.numUpdatedRows) === 1;
+      return store.markSending(trx, row, { sending_at: sendingAt, attempts, sender: sender.key, ...phoneFields, ...measured });
     });
     if (!go) return;
     const sending: OutboundMessage = { ...row, state: 'sending', sending_at: sendingAt, attempts, to_e164: eligible.e164, body: composed.body, sender: sender.key };
@@ -245,16 +218,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       .execute();
     let best = { status, error: null as string | null };
     for (const e of early) if (isProgress(best.status, e.status)) best = { status: e.status, error: e.error_code };
-    await finish(row, 'sending', {
-      state: 'sent',
-      provider_sid: sid,
-      account_sid: accountSid,
-      provider_status: best.status,
-      error_code: best.error,
-      error_message: null,
-      sent_at: iso(),
-      status_at: iso(),
-    });
+    await store.markSent(db, row.id, { sid, accountSid, status: best.status, errorCode: best.error }, now());
   }
 
   async function sendFailed(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, error: SmsProviderError) {
@@ -266,12 +230,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
           { companyId: company.id, phoneE164: row.to_e164!, sender: sender.key, action: 'opt_out', source: 'twilio_21610', personId },
           trx,
         );
-        await trx
-          .updateTable('outbound_messages')
-          .set({ state: 'failed', error_code: code, error_message: error.message, claimed_until: null, updated_at: iso() })
-          .where('id', '=', row.id)
-          .where('state', '=', 'sending')
-          .execute();
+        await store.markFailed(trx, row.id, 'sending', { code, message: error.message }, now());
         await enqueueJob(trx, company.id, 'pipedrive.set_consent', { personId, consent: 'opted_out' }, now());
         await enqueueJob(
           trx,
@@ -291,7 +250,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       return;
     }
     if (!error.retryable) {
-      await finish(row, 'sending', { state: 'failed', error_code: code, error_message: error.message });
+      await store.markFailed(db, row.id, 'sending', { code, message: error.message }, now());
       log.warn({ id: row.id, code }, 'SMS refused by Twilio');
       return;
     }
@@ -361,7 +320,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
   /** Claims released by a dead worker go back to the queue; sends it never confirmed are looked up at Twilio. */
   async function recover(): Promise<void> {
     const at = iso();
-    await db.updateTable('outbound_messages').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+    await store.releaseExpiredClaims(db, at);
     await db.updateTable('jobs').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
     const stale = await db
       .selectFrom('outbound_messages')
@@ -379,7 +338,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       if (!sender) {
         // The company has since replaced that account: its messages can no longer be looked up, and resending
         // blindly could text the contact twice. Recorded, not retried.
-        await finish(row, 'sending', { state: 'failed', error_code: 'unconfirmed', error_message: 'the send was never confirmed and its Twilio account is no longer configured' });
+        await store.markFailed(db, row.id, 'sending', { code: 'unconfirmed', message: 'the send was never confirmed and its Twilio account is no longer configured' }, now());
         continue;
       }
       await reconcile(row, sender, { code: 'unconfirmed', message: 'the send was never confirmed (process stopped?)' });

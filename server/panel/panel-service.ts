@@ -10,6 +10,7 @@ import { checkResolvedEligibility, composeMessage, resolveDefaultPhone, type Con
 import type { CrmDeal, CrmPerson } from '../pipedrive/crm-port.js';
 import type { SenderDirectory } from '../twilio/senders.js';
 import type { InboundStore, PanelInbound } from '../inbound/inbound-store.js';
+import { enqueuePanelMessage } from '../outbox/outbox-store.js';
 import { createDealAccess, type Viewer } from './deal-access.js';
 
 export type PanelMessage =
@@ -229,23 +230,16 @@ export function createPanelService(deps: {
       }
       const at = new Date(deps.now()).toISOString();
       const id = randomUUID();
-      await db
-        .insertInto('outbound_messages')
-        .values({
-          id,
-          company_id: company.id,
-          source: 'panel',
-          created_by: viewer.userId,
-          deal_id: deal.id,
-          person_id: person.id,
-          template: text,
-          context: JSON.stringify({ deal: { id: deal.id, title: deal.title, personId: person.id, ownerId: deal.ownerId, stageId: deal.stageId, pipelineId: deal.pipelineId } }),
-          state: 'queued',
-          next_attempt_at: at,
-          created_at: at,
-          updated_at: at,
-        })
-        .execute();
+      await enqueuePanelMessage(db, {
+        id,
+        companyId: company.id,
+        createdBy: viewer.userId,
+        dealId: deal.id,
+        personId: person.id,
+        template: text,
+        context: JSON.stringify({ deal: { id: deal.id, title: deal.title, personId: person.id, ownerId: deal.ownerId, stageId: deal.stageId, pipelineId: deal.pipelineId } }),
+        at,
+      });
       return { ok: true as const, id, body: composed.body, segments: composed.segments, encoding: composed.encoding };
     },
   };

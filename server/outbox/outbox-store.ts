@@ -1,0 +1,168 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { OutboundMessage, Schema } from '../../db/schema.js';
+import { claimDueMessages, claimMessagesInTurns, type CompanyQuota } from '../../db/queue-queries.js';
+
+/**
+ * The one owner of an outbound message's life: every change of state of `outbound_messages` goes through here
+ * (a test fails when another file writes the table). Each function takes the executor it runs on, so a caller that
+ * decides a change together with other writes (an opt-out, a job) passes its transaction.
+ * Life of a row: queued → claimed → sending → sent | failed, or skipped / cancelled / queued again on the way.
+ */
+type Executor = Kysely<Schema>;
+
+/** The state a transition starts from: it happens only while the row is still there, so it never undoes another. */
+export type HeldState = 'claimed' | 'sending';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A message queued by an automation for a deal event; a replayed event queues nothing twice. */
+export async function enqueueAutomationMessage(
+  db: Executor,
+  m: { id: string; companyId: string; automationId: string; automationName: string; eventId: string; dealId: number; personId: number | null; template: string; context: string; at: string },
+): Promise<void> {
+  // Plain SQL on this path: the query builder costs more than SQLite itself for statements this small.
+  await sql`
+    INSERT INTO outbound_messages (id, company_id, source, automation_id, automation_name, event_id, deal_id, person_id,
+                                   template, context, state, next_attempt_at, created_at, updated_at)
+    VALUES (${m.id}, ${m.companyId}, 'automation', ${m.automationId}, ${m.automationName}, ${m.eventId}, ${m.dealId}, ${m.personId},
+            ${m.template}, ${m.context}, 'queued', ${m.at}, ${m.at}, ${m.at})
+    ON CONFLICT (event_id, automation_id) DO NOTHING`.execute(db);
+}
+
+/** A message a user wrote in the deal panel. */
+export async function enqueuePanelMessage(
+  db: Executor,
+  m: { id: string; companyId: string; createdBy: string; dealId: number; personId: number; template: string; context: string; at: string },
+): Promise<void> {
+  await db
+    .insertInto('outbound_messages')
+    .values({
+      id: m.id,
+      company_id: m.companyId,
+      source: 'panel',
+      created_by: m.createdBy,
+      deal_id: m.dealId,
+      person_id: m.personId,
+      template: m.template,
+      context: m.context,
+      state: 'queued',
+      next_attempt_at: m.at,
+      created_at: m.at,
+      updated_at: m.at,
+    })
+    .execute();
+}
+
+/** Due messages, oldest first, claimed until `leaseUntilIso` (see queue-queries.ts for the engine-specific SQL). */
+export const claimDue = (database: Database, nowIso: string, leaseUntilIso: string, limit: number): Promise<OutboundMessage[]> =>
+  claimDueMessages(database, nowIso, leaseUntilIso, limit);
+
+/** Due messages claimed company by company, in turns (see fair-share.ts). */
+export const claimInTurns = (database: Database, nowIso: string, leaseUntilIso: string, quotas: CompanyQuota[], limit: number): Promise<OutboundMessage[]> =>
+  claimMessagesInTurns(database, nowIso, leaseUntilIso, quotas, limit);
+
+/** Ends a hold on the row (claim or send) with `set`, if the row is still in `from`. */
+async function finish(db: Executor, id: string, from: HeldState, set: Partial<OutboundMessage>, at: number): Promise<void> {
+  await db
+    .updateTable('outbound_messages')
+    .set({ ...set, claimed_until: null, updated_at: iso(at) })
+    .where('id', '=', id)
+    .where('state', '=', from)
+    .execute();
+}
+
+/** Not sent, for a reason the report shows (no person, no consent, opted out, too long …). */
+export const markSkipped = (db: Executor, id: string, reason: string, extra: Partial<OutboundMessage>, at: number) =>
+  finish(db, id, 'claimed', { ...extra, state: 'skipped', skip_reason: reason }, at);
+
+/** Given up: an error that will not go away by trying again. */
+export const markFailed = (db: Executor, id: string, from: HeldState, error: { code: string | null; message: string }, at: number) =>
+  finish(db, id, from, { state: 'failed', error_code: error.code, error_message: error.message }, at);
+
+/** Its company is gone: nothing is sent. */
+export const markCancelled = (db: Executor, id: string, reason: string, at: number) =>
+  finish(db, id, 'claimed', { state: 'cancelled', skip_reason: reason }, at);
+
+/** Back to the queue after a failed attempt, due again at `dueAt`, with the error it met. */
+export const retryLater = (db: Executor, id: string, from: HeldState, dueAt: number, error: { code: string | null; message: string }, at: number) =>
+  finish(db, id, from, { state: 'queued', sending_at: null, next_attempt_at: iso(dueAt), error_code: error.code, error_message: error.message }, at);
+
+/** Back to the queue untried: its sender's next free slot is further away than a claim may wait. */
+export const waitForTurn = (db: Executor, id: string, dueAt: number, at: number) =>
+  finish(db, id, 'claimed', { state: 'queued', next_attempt_at: iso(dueAt) }, at);
+
+/**
+ * Takes a claimed row to `sending` with what is about to be sent; false if the claim was lost meanwhile (its lease
+ * expired and another worker took it), in which case nothing must be sent.
+ */
+export async function markSending(
+  db: Executor,
+  row: Pick<OutboundMessage, 'id' | 'claimed_until'>,
+  set: Pick<OutboundMessage, 'sending_at' | 'attempts' | 'sender'> & Partial<Pick<OutboundMessage, 'phone_raw' | 'to_e164' | 'body' | 'segments' | 'encoding'>>,
+): Promise<boolean> {
+  const marked = await db
+    .updateTable('outbound_messages')
+    .set({ ...set, state: 'sending', updated_at: set.sending_at! })
+    .where('id', '=', row.id)
+    .where('state', '=', 'claimed')
+    .where('claimed_until', '=', row.claimed_until)
+    .executeTakeFirst();
+  return Number(marked.numUpdatedRows) === 1;
+}
+
+/** Twilio accepted the message (or a lookup found it did): its sid, account and the furthest status seen. */
+export const markSent = (
+  db: Executor,
+  id: string,
+  sent: { sid: string; accountSid: string; status: string; errorCode: string | null },
+  at: number,
+) =>
+  finish(db, id, 'sending', {
+    state: 'sent',
+    provider_sid: sent.sid,
+    account_sid: sent.accountSid,
+    provider_status: sent.status,
+    error_code: sent.errorCode,
+    error_message: null,
+    sent_at: iso(at),
+    status_at: iso(at),
+  }, at);
+
+/**
+ * A STOP from a number: texts to it still waiting are cancelled, and so are those of the person the conversation
+ * names that have no number yet (queued by a deal event, resolved at send time).
+ */
+export async function cancelToNumber(db: Executor, target: { phoneE164: string; companyId: string | null; personId: number | null }, at: string): Promise<void> {
+  await db
+    .updateTable('outbound_messages')
+    .set({ state: 'cancelled', skip_reason: 'opted_out', claimed_until: null, updated_at: at })
+    .where('state', 'in', ['queued', 'claimed'])
+    .where((eb) => {
+      const toNumber = eb('to_e164', '=', target.phoneE164);
+      if (!target.companyId || target.personId === null) return toNumber;
+      return eb.or([toNumber, eb.and([eb('company_id', '=', target.companyId), eb('person_id', '=', target.personId), eb('to_e164', 'is', null)])]);
+    })
+    .execute();
+}
+
+/** A Twilio status callback moves the message on, only over the status read: a callback that got further wins. */
+export async function applyStatusCallback(
+  db: Executor,
+  row: Pick<OutboundMessage, 'id' | 'provider_status'>,
+  update: { status: string; errorCode: string | null },
+  at: string,
+): Promise<void> {
+  await db
+    .updateTable('outbound_messages')
+    .set({ provider_status: update.status, status_at: at, updated_at: at, ...(update.errorCode ? { error_code: update.errorCode } : {}) })
+    .where('id', '=', row.id)
+    .where((eb) => (row.provider_status === null ? eb('provider_status', 'is', null) : eb('provider_status', '=', row.provider_status)))
+    .execute();
+}
+
+/** Claims whose lease ran out (their worker died before sending) go back to the queue. */
+export async function releaseExpiredClaims(db: Executor, at: string): Promise<void> {
+  await db.updateTable('outbound_messages').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+}
