@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ACCOUNT_SID } from './twilio/senders.js';
+import { ACCOUNT_SID, MESSAGING_SERVICE_SID } from './twilio/patterns.js';
 
 /**
  * The one place that reads the environment. Everything else receives a typed Config.
@@ -96,7 +96,7 @@ const envSchema = z.object({
   TWILIO_FROM_NUMBER: optional.refine((v) => v === undefined || /^\+[1-9]\d{1,14}$/.test(v), {
     message: 'TWILIO_FROM_NUMBER must be an E.164 number such as +14155550100',
   }),
-  TWILIO_MESSAGING_SERVICE_SID: optional.refine((v) => v === undefined || /^MG[0-9a-fA-F]{32}$/.test(v), {
+  TWILIO_MESSAGING_SERVICE_SID: optional.refine((v) => v === undefined || MESSAGING_SERVICE_SID.test(v), {
     message: 'TWILIO_MESSAGING_SERVICE_SID must look like MG followed by 32 hex characters',
   }),
   TWILIO_API_URL: urlOrigin('TWILIO_API_URL'),

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { MigrationInput } from './index.js';
+import type { MigrationInput } from './migration-types.js';
 
 // Frozen in time: the v1 opening and the v2 sealing below are copies, not imports of the app's crypto module, so this
 // migration does the same thing on any later version of the app.

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { AppMigration } from './migration-types.js';
 import * as initial from './2026-11-27T1400-initial.js';
 import * as automationsOutbox from './2026-11-27T1500-automations-outbox.js';
 import * as inbound from './2026-11-27T1600-inbound.js';
@@ -13,17 +13,7 @@ import * as sealedPlaces from './2026-12-01T1100-sealed-places.js';
 import * as fairShare from './2026-12-01T1200-fair-share.js';
 import * as abuseLimits from './2026-12-01T1300-abuse-limits.js';
 
-/**
- * What a data migration may need besides the database: the key the stored secrets are sealed with (re-sealing them
- * needs it). Absent when the caller does not hold it; a migration that needs it then fails with a clear message.
- */
-export type MigrationInput = { encryptionKey?: Buffer };
-
-/** A Kysely migration whose `up` may also read the input (schema-only migrations ignore it). */
-export type AppMigration = {
-  up(db: Kysely<any>, input: MigrationInput): Promise<void>;
-  down?(db: Kysely<any>): Promise<void>;
-};
+export type { AppMigration, MigrationInput } from './migration-types.js';
 
 /** Listed explicitly (not read from the folder) so the same list works under tsx, tsc output and bundlers. */
 export const migrations: Record<string, AppMigration> = {

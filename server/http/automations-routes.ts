@@ -9,7 +9,7 @@ import type { AutomationInput } from '../automations/automation-store.js';
 import { mayEdit, requireCurrentAdmin } from './admin-guard.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
-import { twilioView } from './twilio-account-routes.js';
+import { twilioView } from './twilio-view.js';
 
 const id = z.number().int().positive();
 const trigger = z.object({

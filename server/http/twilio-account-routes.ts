@@ -1,12 +1,12 @@
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import type { CompanyProfile } from '../companies/company-store.js';
 import { BadRequestError, ConflictError, ForbiddenError } from '../errors.js';
 import { requireCurrentAdmin } from './admin-guard.js';
 import { createJwtVerifier, requireCaller } from './jwt-auth.js';
 import { parseBody } from './validation.js';
-import { ACCOUNT_SID } from '../twilio/senders.js';
+import { inboundUrlOf, twilioView } from './twilio-view.js';
+import { ACCOUNT_SID, MESSAGING_SERVICE_SID } from '../twilio/patterns.js';
 import { sealedPlaces } from '../security/crypto.js';
 
 const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its Twilio account';
@@ -20,7 +20,7 @@ const ownAccountBody = z
       .trim()
       .regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form, such as +14155552671')
       .optional(),
-    messagingServiceSid: z.string().trim().regex(/^MG[0-9a-fA-F]{32}$/, 'must be MG followed by 32 hexadecimal characters').optional(),
+    messagingServiceSid: z.string().trim().regex(MESSAGING_SERVICE_SID, 'must be MG followed by 32 hexadecimal characters').optional(),
     /** Point the number's "a message comes in" webhook at this app, replacing what it was. */
     pointRepliesHere: z.boolean().default(false),
   })
@@ -29,36 +29,6 @@ const ownAccountBody = z
     message: 'give exactly one of fromNumber and messagingServiceSid',
     path: ['fromNumber'],
   });
-
-/** What the settings page shows of a company's sender. The auth token is never sent back, only whether one is set. */
-/** Where Twilio must post the texts that arrive on a company's sender. */
-const inboundUrlOf = (ctx: AppContext) => `${ctx.config.appUrl}/webhooks/twilio/inbound`;
-
-export function twilioView(ctx: AppContext, company: CompanyProfile) {
-  const inboundUrl = inboundUrlOf(ctx);
-  if (company.twilio_account_sid) {
-    return {
-      mode: 'own' as const,
-      accountSid: company.twilio_account_sid,
-      fromNumber: company.twilio_from_number,
-      messagingServiceSid: company.twilio_messaging_service_sid,
-      verifiedAt: company.twilio_verified_at,
-      inboundUrl,
-      defaultAvailable: ctx.senders.shared !== null,
-    };
-  }
-  const shared = ctx.senders.shared;
-  return {
-    mode: shared ? ('default' as const) : ('none' as const),
-    // The app's own account id is not the company's business; which number texts for it is.
-    accountSid: null,
-    fromNumber: shared?.from ?? null,
-    messagingServiceSid: shared?.messagingServiceSid ?? null,
-    verifiedAt: null,
-    inboundUrl,
-    defaultAvailable: shared !== null,
-  };
-}
 
 /**
  * A company's own Twilio account (SPEC §1, §3): admins connect one on the settings page; its texts then go out

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError } from '../errors.js';
-import { ACCOUNT_SID } from '../twilio/senders.js';
+import { ACCOUNT_SID } from '../twilio/patterns.js';
 
 /** Returns the form parameters of a request Twilio signed; throws 400 without a signature, 403 when it does not match. */
 export type TwilioSignatureCheck = (req: Request) => Promise<Record<string, string>>;

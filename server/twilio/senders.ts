@@ -5,9 +5,6 @@ import type { Logger } from '../logger.js';
 import { SealedSecretError, sealedPlaces, type SecretBox } from '../security/crypto.js';
 import type { SmsAccount } from './sms-port.js';
 
-/** A Twilio Account SID: AC and 32 hexadecimal characters. */
-export const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
-
 /** Who sends a company's texts: the account, and the number or Messaging Service it sends from. */
 export type Sender = {
   account: SmsAccount;
