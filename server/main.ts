@@ -3,7 +3,6 @@ import { ConfigError, describeDatabase, loadConfig, type ReadyConfig } from './c
 import { createContext } from './context.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
-import { prepareSandbox } from './sandbox/sandbox-mode.js';
 
 // The one process.env read of the app: `.env` (when present) first, then the environment itself wins.
 dotenv.config({ quiet: true });
@@ -24,7 +23,8 @@ async function main(): Promise<void> {
     // Which database and which Pipedrive app this process serves, said once: the client id, never its secret.
     logger.info({ database: describeDatabase(config.databaseUrl), pipedriveClientId: config.pipedrive?.clientId }, 'configuration');
   }
-  const sandbox = config.mode === 'sandbox' ? await prepareSandbox(config, logger) : null;
+  // Loaded only in sandbox mode, so a production process never loads an emulator module.
+  const sandbox = config.mode === 'sandbox' ? await (await import('./sandbox/sandbox-mode.js')).prepareSandbox(config, logger) : null;
   const ready = (sandbox?.config ?? config) as ReadyConfig;
   const ctx = createContext(ready, { logger });
   const running = await startServer(ctx, ready.port, { host: ready.host, extraRouters: sandbox ? [sandbox.router(ctx)] : [] });

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installThroughBrowser } from '../../server/sandbox/browser-install.js';
-import { seedDemo, type DemoData } from '../../server/sandbox/demo-data.js';
-import { startPipedriveEmulator, type PipedriveEmulator } from '../../server/sandbox/pipedrive-emulator.js';
-import { startTwilioEmulator, type TwilioAccount, type TwilioEmulator } from '../../server/sandbox/twilio-emulator.js';
+import type { DemoData } from '../../emulators/demo-data.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
+import type { TwilioAccount, TwilioEmulator } from '../../emulators/twilio/emulator.js';
+import { createEmulatedWorld, DEMO_FROM_NUMBER } from '../../emulators/world.js';
 import type { HostInfo } from './app-host.js';
 import { keepEmulatorConnectionsAlive } from './emulator-keep-alive.js';
 import { startPeer, type Peer } from './ipc.js';
@@ -16,7 +16,7 @@ import { startPeer, type Peer } from './ipc.js';
  */
 
 export const CLIENT_ID = 'bench-client-id';
-export const FROM_NUMBER = '+15005550006';
+export const FROM_NUMBER = DEMO_FROM_NUMBER;
 
 export type InstalledCompany = { id: string; consentFieldKey: string; grantedOption: string; optedOutOption: string | null };
 
@@ -39,16 +39,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export async function startStack(options: { emulatorKeepAlive: boolean; logLevel: string }): Promise<Stack> {
   if (options.emulatorKeepAlive) keepEmulatorConnectionsAlive();
   const clientSecret = randomBytes(16).toString('hex');
-  const pd = await startPipedriveEmulator({ clientId: CLIENT_ID, clientSecret });
-  const tw = await startTwilioEmulator();
-  const twAccount = tw.addAccount();
-  tw.addNumber(twAccount.sid, FROM_NUMBER);
-  const demo = seedDemo(pd);
+  const world = await createEmulatedWorld({ pipedrive: { clientId: CLIENT_ID, clientSecret } });
+  const { pipedrive: pd, twilio: tw, account: twAccount, demo } = world;
 
   const peers: Peer[] = [];
   const close = async () => {
     for (const p of peers) await p.close().catch(() => {});
-    await Promise.allSettled([pd.close(), tw.close()]);
+    await world.close();
   };
   try {
     const host = await startPeer('app', join(here, 'app-host.ts'));
@@ -70,8 +67,7 @@ export async function startStack(options: { emulatorKeepAlive: boolean; logLevel
     });
     tw.setSmsUrl(FROM_NUMBER, `${info.appUrl}/webhooks/twilio/inbound`);
 
-    pd.setConsent({ userId: demo.adminUserId });
-    const install = await installThroughBrowser(info.appUrl);
+    const install = await world.install(info.appUrl);
     if (install.status !== 200) throw new Error(`install failed with HTTP ${install.status}`);
     const company = await host.call<{ id: string; consentFieldKey: string | null; grantedOption: string | null; optedOutOption: string | null } | null>(
       'company',

@@ -6,10 +6,11 @@ import { SANDBOX_DATABASE_URL, type Config, type ReadyConfig } from '../config.j
 import { createSandboxRouter } from './walkthrough.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../logger.js';
-import { installThroughBrowser } from './browser-install.js';
-import { startPipedriveEmulator, type PipedriveEmulator } from './pipedrive-emulator.js';
-import { startTwilioEmulator, type TwilioEmulator } from './twilio-emulator.js';
-import { seedDemo, type DemoData } from './demo-data.js';
+// The only module of server/ that loads an emulator; main.ts imports this one with import() in sandbox mode alone.
+import { createEmulatedWorld } from '../../emulators/world.js';
+import type { DemoData } from '../../emulators/demo-data.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
+import type { TwilioEmulator } from '../../emulators/twilio/emulator.js';
 
 export type Sandbox = {
   config: ReadyConfig;
@@ -33,12 +34,12 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
   const log = logger.child({ subsystem: 'sandbox' });
   const clientSecret = randomBytes(24).toString('base64url');
   const redirectUri = `${config.appUrl}/oauth/callback`;
-  const pipedrive = await startPipedriveEmulator({ clientId: SANDBOX_CLIENT_ID, clientSecret, redirectUri });
-  const twilio = await startTwilioEmulator({ autoStatus: true, autoStatusDelayMs: 700 });
-  const account = twilio.addAccount();
-  const demo = seedDemo(pipedrive);
-  const from = '+15005550006';
-  twilio.addNumber(account.sid, from, { smsUrl: `${config.appUrl}/webhooks/twilio/inbound` });
+  const world = await createEmulatedWorld({
+    pipedrive: { clientId: SANDBOX_CLIENT_ID, clientSecret, redirectUri },
+    twilio: { autoStatus: true, autoStatusDelayMs: 700 },
+    smsUrl: `${config.appUrl}/webhooks/twilio/inbound`,
+  });
+  const { pipedrive, twilio, account, demo, fromNumber: from } = world;
 
   const ready: ReadyConfig = {
     ...config,
@@ -59,7 +60,7 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
     demo,
     router: (ctx) => createSandboxRouter(ctx, { pd: pipedrive, tw: twilio, demo, fromNumber: from }),
     async afterStart(ctx) {
-      const result = await installThroughBrowser(ctx.config.appUrl);
+      const result = await world.install(ctx.config.appUrl);
       const company = await ctx.companies.find(String(demo.companyId));
       if (result.status !== 200 || !company) {
         log.error({ status: result.status }, 'the sandbox install did not complete');
@@ -91,7 +92,7 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
       console.log(lines.join('\n'));
     },
     async stop() {
-      await Promise.allSettled([pipedrive.close(), twilio.close()]);
+      await world.close();
     },
   };
 }

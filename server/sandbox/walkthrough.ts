@@ -4,9 +4,9 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { parseBody } from '../http/validation.js';
-import type { DemoData } from './demo-data.js';
-import type { PipedriveEmulator } from './pipedrive-emulator.js';
-import type { TwilioEmulator } from './twilio-emulator.js';
+import type { DemoData } from '../../emulators/demo-data.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
+import type { TwilioEmulator } from '../../emulators/twilio/emulator.js';
 import { HOST_JS, HOST_PAGE_JS, SETTINGS_HOST_JS, WALKTHROUGH_JS, hostPageHtml, settingsHostPageHtml, walkthroughPageHtml } from './walkthrough-pages.js';
 
 export type SandboxParts = { pd: PipedriveEmulator; tw: TwilioEmulator; demo: DemoData; fromNumber: string };

@@ -7,8 +7,8 @@ import { createApp } from '../../server/app.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
 import { openDatabase } from '../../db/database.js';
-import type { WebhookDelivery } from '../../server/sandbox/pipedrive-emulator.js';
-import { startTwilioEmulator } from '../../server/sandbox/twilio-emulator.js';
+import type { WebhookDelivery } from '../../emulators/pipedrive/emulator.js';
+import { startTwilioEmulator } from '../../emulators/twilio/emulator.js';
 import { createTwilioGateway } from '../../server/twilio/twilio-gateway.js';
 import { createRigOn, FROM_NUMBER, type Rig } from '../support/rig.js';
 

@@ -115,7 +115,7 @@ describe('install', () => {
 
   it('handles Cancel (user_denied) with a clear page and stores nothing', async () => {
     rig.pd.setConsent({ deny: true });
-    const { installThroughBrowser } = await import('../../server/sandbox/browser-install.js');
+    const { installThroughBrowser } = await import('../../emulators/browser-install.js');
     const res = await installThroughBrowser(rig.appUrl);
     expect(res.status).toBe(200);
     expect(res.html).toContain('Installation cancelled');

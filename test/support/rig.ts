@@ -13,14 +13,14 @@ import { loadConfig, type ReadyConfig } from '../../server/config.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
 import type { OutboxWorkerOptions } from '../../server/outbox/outbox-worker.js';
-import { installThroughBrowser } from '../../server/sandbox/browser-install.js';
-import { seedDemo, type DemoData } from '../../server/sandbox/demo-data.js';
 import { createSandboxRouter } from '../../server/sandbox/walkthrough.js';
-import { startPipedriveEmulator, type PipedriveEmulator } from '../../server/sandbox/pipedrive-emulator.js';
-import { startTwilioEmulator, type TwilioEmulator, type TwilioAccount } from '../../server/sandbox/twilio-emulator.js';
+import type { DemoData } from '../../emulators/demo-data.js';
+import type { PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
+import type { TwilioEmulator, TwilioAccount } from '../../emulators/twilio/emulator.js';
+import { createEmulatedWorld, DEMO_FROM_NUMBER } from '../../emulators/world.js';
 
 export const CLIENT_ID = 'test-client-id';
-export const FROM_NUMBER = '+15005550006';
+export const FROM_NUMBER = DEMO_FROM_NUMBER;
 
 export type Rig = {
   pd: PipedriveEmulator;
@@ -68,16 +68,16 @@ export async function createRig(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clientSecret = randomBytes(16).toString('hex');
-  const pd = await startPipedriveEmulator({
-    clientId: CLIENT_ID,
-    clientSecret,
-    redirectUri: `${appUrl}/oauth/callback`,
-    ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
+  const world = await createEmulatedWorld({
+    pipedrive: {
+      clientId: CLIENT_ID,
+      clientSecret,
+      redirectUri: `${appUrl}/oauth/callback`,
+      ...(options.accessTokenTtlSeconds ? { accessTokenTtlSeconds: options.accessTokenTtlSeconds } : {}),
+    },
+    smsUrl: `${appUrl}/webhooks/twilio/inbound`,
   });
-  const tw = await startTwilioEmulator();
-  const twAccount = tw.addAccount();
-  tw.addNumber(twAccount.sid, FROM_NUMBER, { smsUrl: `${appUrl}/webhooks/twilio/inbound` });
-  const demo = seedDemo(pd);
+  const { pipedrive: pd, twilio: tw, account: twAccount, demo } = world;
 
   const base = loadConfig({
     PIPEDRIVE_CLIENT_ID: CLIENT_ID,
@@ -127,8 +127,7 @@ export async function createRig(
     demo,
     logs,
     async install(userId = demo.adminUserId) {
-      pd.setConsent({ userId });
-      const r = await installThroughBrowser(appUrl);
+      const r = await world.install(appUrl, userId);
       return { status: r.status, html: r.html };
     },
     async installDemo() {
@@ -177,7 +176,7 @@ export async function createRig(
         server.closeAllConnections();
       });
       await ctx.database.close();
-      await Promise.allSettled([pd.close(), tw.close()]);
+      await world.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

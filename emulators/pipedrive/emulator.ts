@@ -18,8 +18,8 @@ import {
   type FetchLike,
   type RecordedRequest,
   type StartedServer,
-} from './emulator-http.js';
-import { DealPermissions } from './emulator-deal-permissions.js';
+} from '../http.js';
+import { DealPermissions } from './deal-permissions.js';
 import {
   activityTypeV1,
   activityV2,
@@ -48,7 +48,7 @@ import {
   type PdStage,
   type PdUser,
   type PdWebhook,
-} from './emulator-pipedrive-shapes.js';
+} from './shapes.js';
 
 export type {
   PdActivity,
@@ -62,8 +62,8 @@ export type {
   PdStage,
   PdUser,
   PdWebhook,
-} from './emulator-pipedrive-shapes.js';
-export type { RecordedRequest, DeliveryResult } from './emulator-http.js';
+} from './shapes.js';
+export type { RecordedRequest, DeliveryResult } from '../http.js';
 
 export interface PipedriveEmulatorOptions {
   clientId: string;

@@ -4,8 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient.js';
 import type * as TwilioHttpResponse from 'twilio/lib/http/response.js';
-import { startTwilioEmulator, TWILIO_AUTO_REPLIES, type TwilioEmulator } from '../../../server/sandbox/twilio-emulator.js';
-import { startRequestSink, type RequestSink } from '../../../server/sandbox/emulator-sink.js';
+import { startTwilioEmulator, TWILIO_AUTO_REPLIES, type TwilioEmulator } from '../../emulators/twilio/emulator.js';
+import { startRequestSink, type RequestSink } from '../../emulators/sink.js';
 
 class EmulatorRequestClient extends twilio.RequestClient {
   constructor(

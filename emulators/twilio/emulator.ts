@@ -22,9 +22,9 @@ import {
   type FetchLike,
   type RecordedRequest,
   type StartedServer,
-} from './emulator-http.js';
+} from '../http.js';
 
-export type { RecordedRequest, DeliveryResult } from './emulator-http.js';
+export type { RecordedRequest, DeliveryResult } from '../http.js';
 
 export interface TwilioEmulatorOptions {
   /** 0 (default) picks a free port. */

@@ -1,4 +1,4 @@
-import type { PipedriveEmulator } from './pipedrive-emulator.js';
+import type { PipedriveEmulator } from './pipedrive/emulator.js';
 
 export type DemoPerson = { id: number; name: string; phone: string; consent: 'Granted' | 'Opted out' | 'none'; dealId: number };
 

@@ -3,8 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ActivitiesApi, Configuration, DealsApi, OAuth2Configuration, PersonsApi, StagesApi } from 'pipedrive/v2';
 import { ActivityTypesApi, Configuration as V1Configuration, DealsApi as V1DealsApi, PersonFieldsApi, UsersApi, WebhooksApi } from 'pipedrive/v1';
-import { startPipedriveEmulator, type PipedriveEmulator } from '../../../server/sandbox/pipedrive-emulator.js';
-import { startRequestSink, type RequestSink } from '../../../server/sandbox/emulator-sink.js';
+import { startPipedriveEmulator, type PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
+import { startRequestSink, type RequestSink } from '../../emulators/sink.js';
 
 const clientId = 'emu-client';
 const clientSecret = 'emu-secret';

@@ -1,6 +1,6 @@
 // A loopback HTTP receiver that records what the emulators send (webhooks, status callbacks, inbound SMS),
 // for tests that check the emulators' outgoing wire format without the app in between.
-import { startLoopbackServer, type RecordedRequest } from './emulator-http.js';
+import { startLoopbackServer, type RecordedRequest } from './http.js';
 
 export interface SinkResponse {
   status?: number;
