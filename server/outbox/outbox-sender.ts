@@ -1,0 +1,197 @@
+import type { Database } from '../../db/database.js';
+import type { OutboundMessage } from '../../db/schema.js';
+import type { CompanyProfile } from '../companies/company-store.js';
+import type { OptOutList } from '../consent/opt-out-list.js';
+import { consentFromPerson } from '../consent/consent-field.js';
+import type { DealSnapshot } from '../automations/deal-event.js';
+import { InstallationRevokedError, NotFoundError, SmsProviderError } from '../errors.js';
+import { escapeHtml } from '../html.js';
+import type { Logger } from '../logger.js';
+import { checkResolvedEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
+import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
+import type { Installations } from '../pipedrive/installations.js';
+import type { Sender, SenderDirectory } from '../twilio/senders.js';
+import type { SmsPort } from '../twilio/sms-port.js';
+import { enqueueJob } from './jobs.js';
+import * as store from './outbox-store.js';
+import type { Recovery } from './recovery.js';
+import { classifySendFailure, isRetryablePipedriveError, type RetryPolicy } from './retry-policy.js';
+import type { createSenderPace } from './sender-pace.js';
+import type { createFairShare } from './fair-share.js';
+
+export type OutboxSenderDeps = {
+  database: Database;
+  installations: Installations;
+  optOuts: OptOutList;
+  sms: SmsPort;
+  senders: SenderDirectory;
+  log: Logger;
+  now: () => number;
+  appUrl: string;
+  pace: ReturnType<typeof createSenderPace>;
+  fair: ReturnType<typeof createFairShare>;
+  retry: RetryPolicy;
+  recovery: Recovery;
+  /** Per-sender pacing; the benchmark turns it off to measure the drain itself. */
+  rateLimit: boolean;
+  /** The longest a claimed message waits for its sender's slot; what lies beyond stays queued. */
+  holdMs: number;
+  /** New work was queued (jobs after an opt-out): the loop should not sleep. */
+  wake: () => void;
+};
+
+/** Owner names change rarely and every message of a deal needs one: keep them a few minutes. */
+const OWNER_TTL_MS = 5 * 60_000;
+
+/** One claimed message: composed from the deal, person and owner as they are now, checked again, sent, recorded. */
+export function createOutboxSender(deps: OutboxSenderDeps) {
+  const { database, optOuts, sms, now, log, retry, recovery } = deps;
+  const { db } = database;
+  const owners = new Map<string, { name: string | null; at: number }>();
+  const statusCallback = `${deps.appUrl}/webhooks/twilio/status`;
+  const iso = (ms = now()) => new Date(ms).toISOString();
+  const skip = (row: OutboundMessage, reason: string, extra: Partial<OutboundMessage> = {}) => store.markSkipped(db, row.id, reason, extra, now());
+
+  async function ownerName(crm: CrmPort, companyId: string, ownerId: number | null): Promise<string | null> {
+    if (ownerId === null) return null;
+    const key = `${companyId}:${ownerId}`;
+    const cached = owners.get(key);
+    if (cached && now() - cached.at < OWNER_TTL_MS) return cached.name;
+    const user = await crm.getUser(ownerId);
+    owners.set(key, { name: user?.name ?? null, at: now() });
+    return user?.name ?? null;
+  }
+
+  async function processMessage(row: OutboundMessage, companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
+    const company = await companyOf(row.company_id);
+    if (!company) return store.markCancelled(db, row.id, 'company_removed', now());
+    // The company's own account when it has one, else the app's default; read at send time, like consent.
+    const sender = deps.senders.forCompany(company);
+    if (!sender) return store.markFailed(db, row.id, 'claimed', { code: 'no_sender', message: 'No Twilio sender is configured' }, now());
+
+    let crm: CrmPort;
+    let person: CrmPerson | null;
+    let owner: string | null;
+    const context = JSON.parse(row.context) as { deal?: DealSnapshot };
+    const personId = row.person_id ?? context.deal?.personId ?? null;
+    if (personId === null) return skip(row, 'no_person');
+    try {
+      crm = await deps.installations.crmFor(row.company_id);
+      person = await crm.getPerson(personId);
+      owner = await ownerName(crm, row.company_id, context.deal?.ownerId ?? null);
+    } catch (error) {
+      if (error instanceof InstallationRevokedError || error instanceof NotFoundError) {
+        return store.markFailed(db, row.id, 'claimed', { code: 'installation_revoked', message: error.message }, now());
+      }
+      if (isRetryablePipedriveError(error)) {
+        return retry.retryLater(row, 'claimed', row.attempts + 1, { code: `pipedrive_${error.status}`, message: error.message });
+      }
+      throw error;
+    }
+    if (!person) return skip(row, 'no_person');
+
+    const phone = resolveDefaultPhone(person.phones);
+    const optedOut = phone.ok ? await optOuts.isOptedOut(company.id, sender.key, phone.e164) : false;
+    const phoneFields = phone.ok ? { phone_raw: phone.raw, to_e164: phone.e164 } : {};
+    const eligible = checkResolvedEligibility({ consent: consentFromPerson(person, company), optedOut, phone });
+    if (!eligible.ok) return skip(row, eligible.reason, phoneFields);
+
+    const composed = composeMessage(
+      row.template,
+      {
+        person: { first_name: person.firstName, last_name: person.lastName, name: person.name },
+        deal: { title: context.deal?.title ?? null },
+        user: { name: owner },
+        company: { name: company.name },
+      },
+      { maxSegments: company.parsedSettings.maxSegments },
+    );
+    const measured = { body: composed.body, segments: composed.segments, encoding: composed.encoding };
+    if (!composed.ok) return skip(row, composed.reason, { ...phoneFields, ...measured });
+
+    if (deps.rateLimit) {
+      const turn = await deps.pace.reserve(sender.key, deps.fair.rateOf(sender, company), deps.holdMs);
+      // Hold a claim only for a short wait; a long queue behind one sender goes back to the table until its turn.
+      if (!turn.reserved) return store.waitForTurn(db, row.id, now() + turn.waitMs, now());
+      if (turn.waitMs > 0) await sleep(turn.waitMs);
+    }
+
+    const sendingAt = iso();
+    const attempts = row.attempts + 1;
+    // Re-check the opt-out list and take the row to `sending` in one transaction: a STOP recorded a moment ago wins.
+    const go = await database.transaction(async (trx) => {
+      if (await optOuts.isOptedOut(company.id, sender.key, eligible.e164, trx)) {
+        await store.markSkipped(trx, row.id, 'opted_out', phoneFields, Date.parse(sendingAt));
+        return false;
+      }
+      return store.markSending(trx, row, { sending_at: sendingAt, attempts, sender: sender.key, ...phoneFields, ...measured });
+    });
+    if (!go) return;
+    const sending: OutboundMessage = { ...row, state: 'sending', sending_at: sendingAt, attempts, to_e164: eligible.e164, body: composed.body, sender: sender.key };
+    await send(sending, sender, person.id, company);
+  }
+
+  async function send(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile): Promise<void> {
+    try {
+      const sent = await sms.send(sender.account, {
+        to: row.to_e164!,
+        body: row.body!,
+        from: sender.from,
+        messagingServiceSid: sender.messagingServiceSid,
+        statusCallback,
+      });
+      await recovery.confirmSent(row, sent.sid, sent.status, sender.account.accountSid);
+      log.info({ id: row.id, companyId: row.company_id, sid: sent.sid }, 'SMS sent');
+    } catch (error) {
+      if (!(error instanceof SmsProviderError)) throw error;
+      await sendFailed(row, sender, personId, company, error);
+    }
+  }
+
+  async function sendFailed(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, error: SmsProviderError) {
+    const code = error.providerCode === null ? null : String(error.providerCode);
+    switch (classifySendFailure(error)) {
+      case 'unsubscribed':
+        await recordUnsubscribed(row, sender, personId, company, code, error.message);
+        return;
+      case 'refused':
+        await store.markFailed(db, row.id, 'sending', { code, message: error.message }, now());
+        log.warn({ id: row.id, code }, 'SMS refused by Twilio');
+        return;
+      case 'resend':
+        return retry.retryLater(row, 'sending', row.attempts, { code: code ?? '429', message: error.message });
+      case 'look_first':
+        return recovery.reconcile(row, sender, { code: code ?? String(error.status || 'network'), message: error.message });
+    }
+  }
+
+  /** Twilio says the recipient unsubscribed: that is an opt-out, recorded and mirrored to Pipedrive. */
+  async function recordUnsubscribed(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, code: string | null, message: string) {
+    await database.transaction(async (trx) => {
+      await optOuts.record(
+        { companyId: company.id, phoneE164: row.to_e164!, sender: sender.key, action: 'opt_out', source: 'twilio_21610', personId },
+        trx,
+      );
+      await store.markFailed(trx, row.id, 'sending', { code, message }, now());
+      await enqueueJob(trx, company.id, 'pipedrive.set_consent', { personId, consent: 'opted_out' }, now());
+      await enqueueJob(
+        trx,
+        company.id,
+        'pipedrive.add_activity',
+        {
+          subject: 'SMS opt-out (reported by Twilio)',
+          note: `<p>Twilio refused to text ${escapeHtml(row.to_e164!)} because the recipient has unsubscribed (error 21610). The number is now on the opt-out list and "SMS consent" is set to "Opted out".</p>`,
+          dealId: row.deal_id,
+          personId,
+        },
+        now(),
+      );
+    });
+    log.warn({ id: row.id, companyId: company.id }, 'recipient unsubscribed at Twilio (21610): opt-out recorded');
+    deps.wake();
+  }
+
+  return { processMessage };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
