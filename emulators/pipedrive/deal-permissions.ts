@@ -6,7 +6,7 @@
 // groups (5, 7) are not modelled and count as "entire company". Persons have a `visible_to` of their own in
 // Pipedrive; here a person simply follows its deals: hidden from a user only when the user may see none of the
 // person's deals and at least one of them is restricted, so the contact of a private deal stays private.
-import type { PdDeal, PdPerson, PdUser } from './shapes.js';
+import type { PdDeal, PdPerson, PdUser } from './records.js';
 
 export const VISIBLE_TO_OWNER_AND_FOLLOWERS = 1;
 export const VISIBLE_TO_ENTIRE_COMPANY = 3;

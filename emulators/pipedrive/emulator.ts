@@ -20,35 +20,21 @@ import {
   type StartedServer,
 } from '../http.js';
 import { DealPermissions } from './deal-permissions.js';
-import {
-  activityTypeV1,
-  activityV2,
-  changedFields,
-  currentUserV1,
-  dealV1,
-  dealV2,
-  dealWebhookV2,
-  isoSeconds,
-  personFieldV1,
-  personV1,
-  personV2,
-  personWebhookV2,
-  pipelineV2,
-  stageV2,
-  userV1,
-  webhookV1,
-  type PdActivity,
-  type PdActivityType,
-  type PdCompany,
-  type PdContactEntry,
-  type PdDeal,
-  type PdPerson,
-  type PdPersonField,
-  type PdPipeline,
-  type PdStage,
-  type PdUser,
-  type PdWebhook,
-} from './shapes.js';
+import { activityTypeV1, activityV2, currentUserV1, dealV2, isoSeconds, personFieldV1, personV2, pipelineV2, stageV2, userV1, webhookV1 } from './shapes.js';
+import { changedFields, dealV1, dealWebhookV2, personV1, personWebhookV2 } from './webhook-shapes.js';
+import type {
+  PdActivity,
+  PdActivityType,
+  PdCompany,
+  PdContactEntry,
+  PdDeal,
+  PdPerson,
+  PdPersonField,
+  PdPipeline,
+  PdStage,
+  PdUser,
+  PdWebhook,
+} from './records.js';
 
 export type {
   PdActivity,
@@ -62,7 +48,7 @@ export type {
   PdStage,
   PdUser,
   PdWebhook,
-} from './shapes.js';
+} from './records.js';
 export type { RecordedRequest, DeliveryResult } from '../http.js';
 
 export interface PipedriveEmulatorOptions {
