@@ -6,6 +6,7 @@ import { limitFailures } from './http/abuse-limit.js';
 import { createHealthRouter } from './http/health-routes.js';
 import { createOAuthRouter } from './http/oauth-routes.js';
 import { createAutomationsRouter } from './http/automations-routes.js';
+import { createCallerAuth } from './http/caller-auth.js';
 import { createTwilioAccountRouter } from './http/twilio-account-routes.js';
 import { createPipedriveWebhookRouter } from './http/pipedrive-webhook-routes.js';
 import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
@@ -41,10 +42,12 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
 
   app.use(createHealthRouter(ctx));
   app.use(createOAuthRouter(ctx));
+  // The UI's routers share one token verifier and one set of "installed" and "admin who installed" checks.
+  const auth = createCallerAuth(ctx);
   // Before the automations router, whose /api/settings prefix would otherwise authenticate these requests twice.
-  app.use(createTwilioAccountRouter(ctx));
-  app.use(createAutomationsRouter(ctx));
-  app.use(createPanelRouter(ctx));
+  app.use(createTwilioAccountRouter(ctx, auth));
+  app.use(createAutomationsRouter(ctx, auth));
+  app.use(createPanelRouter(ctx, auth));
   for (const router of options.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {

@@ -1,13 +1,13 @@
-import express, { Router, type Request } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { BadRequestError, ForbiddenError, NotFoundError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 import { defaultHelpText, previewTemplate, validateTemplate } from '../messaging/index.js';
 import { companySettingsPatchSchema, companySettingsSchema } from '../companies/company-settings.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import type { AutomationInput } from '../automations/automation-store.js';
-import { mayEdit, requireCurrentAdmin } from './admin-guard.js';
-import { createJwtVerifier, requireCaller } from './jwt-auth.js';
+import { mayEdit } from './admin-guard.js';
+import type { CallerAuth } from './caller-auth.js';
 import { parseBody } from './validation.js';
 import { twilioView } from './twilio-view.js';
 
@@ -53,24 +53,13 @@ function settingsView(ctx: AppContext, company: CompanyProfile, canEdit: boolean
  * The settings page's API (SPEC §3): automations of the caller's company, the live template preview, settings, and the
  * pipelines and stages to choose from, and the reports.
  */
-export function createAutomationsRouter(ctx: AppContext): Router {
+export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Router {
   const router = Router();
-  const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
   const json = express.json({ limit: '32kb' });
-  router.use(['/api/automations', '/api/templates', '/api/settings', '/api/pipelines', '/api/reports'], auth, json);
-
-  const companyOf = async (req: Request) => {
-    const company = await ctx.companies.find(req.caller!.companyId);
-    if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
-    return company;
-  };
-
+  router.use(['/api/automations', '/api/templates', '/api/settings', '/api/pipelines', '/api/reports'], auth.caller, json);
+  const { installed } = auth;
   // Automations text the company's contacts: configuring them is the job of an admin, one who still is in Pipedrive.
-  const adminCompanyOf = async (req: Request) => {
-    const company = await companyOf(req);
-    await requireCurrentAdmin(ctx, company.id, req.caller!.userId, ONLY_ADMINS);
-    return company;
-  };
+  const admin = auth.installingAdmin(ONLY_ADMINS);
 
   const checkTemplate = (text: string, maxSegments: number) => {
     const v = validateTemplate(text, { maxSegments });
@@ -85,27 +74,27 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     }
   };
 
-  router.get('/api/automations', async (req, res) => {
-    const company = await companyOf(req);
+  router.get('/api/automations', installed, async (req, res) => {
+    const company = req.company!;
     res.json({ automations: await ctx.automations.list(company.id) });
   });
 
-  router.post('/api/automations', async (req, res) => {
-    const company = await adminCompanyOf(req);
+  router.post('/api/automations', installed, admin, async (req, res) => {
+    const company = req.company!;
     const body = parseBody(createBody, req.body);
     checkTemplate(body.template, company.parsedSettings.maxSegments);
     res.status(201).json(await ctx.automations.create(company.id, body));
   });
 
-  router.get('/api/automations/:id', async (req, res) => {
-    const company = await companyOf(req);
+  router.get('/api/automations/:id', installed, async (req, res) => {
+    const company = req.company!;
     const found = await ctx.automations.get(company.id, req.params.id as string);
     if (!found) throw new NotFoundError('No such automation');
     res.json(found);
   });
 
-  router.patch('/api/automations/:id', async (req, res) => {
-    const company = await adminCompanyOf(req);
+  router.patch('/api/automations/:id', installed, admin, async (req, res) => {
+    const company = req.company!;
     const existing = await ctx.automations.get(company.id, req.params.id as string);
     if (!existing) throw new NotFoundError('No such automation');
     const patch = parseBody(patchBody, req.body);
@@ -121,19 +110,19 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     res.json(updated);
   });
 
-  router.delete('/api/automations/:id', async (req, res) => {
-    const company = await adminCompanyOf(req);
+  router.delete('/api/automations/:id', installed, admin, async (req, res) => {
+    const company = req.company!;
     if (!(await ctx.automations.remove(company.id, req.params.id as string))) throw new NotFoundError('No such automation');
     res.status(204).end();
   });
 
-  router.get('/api/settings', async (req, res) => {
-    const company = await companyOf(req);
+  router.get('/api/settings', installed, async (req, res) => {
+    const company = req.company!;
     res.json(settingsView(ctx, company, await mayEdit(ctx, company.id, req.caller!.userId)));
   });
 
-  router.patch('/api/settings', async (req, res) => {
-    const company = await adminCompanyOf(req);
+  router.patch('/api/settings', installed, admin, async (req, res) => {
+    const company = req.company!;
     const patch = parseBody(companySettingsPatchSchema, req.body);
     const next = companySettingsSchema.parse({ ...company.parsedSettings, ...patch });
     await ctx.companies.updateSettings(company.id, next, new Date(ctx.clock.now()).toISOString());
@@ -147,16 +136,16 @@ export function createAutomationsRouter(ctx: AppContext): Router {
 
   // The stages an automation can watch, grouped by pipeline, read live from Pipedrive (a stage added there a moment
   // ago is offered at once). A Pipedrive failure is a 502 saying Pipedrive failed; the rest of the settings page still works.
-  router.get('/api/pipelines', async (req, res) => {
-    const company = await companyOf(req);
+  router.get('/api/pipelines', installed, async (req, res) => {
+    const company = req.company!;
     const crm = await ctx.installations.crmForCaller(company.id, req.caller!.userId);
     const pipelines = await crm.listPipelines();
     res.set('cache-control', 'no-store').json({ pipelines });
   });
 
   // Reports: what became of the messages created in the last `days` days (default 30), per automation.
-  router.get('/api/reports', async (req, res) => {
-    const company = await companyOf(req);
+  router.get('/api/reports', installed, async (req, res) => {
+    const company = req.company!;
     const { days } = parseBody(reportQuery, req.query);
     const until = new Date(ctx.clock.now());
     const since = new Date(until.getTime() - days * 86_400_000);
@@ -164,8 +153,8 @@ export function createAutomationsRouter(ctx: AppContext): Router {
     res.set('cache-control', 'no-store').json({ ...report, days });
   });
 
-  router.post('/api/templates/preview', async (req, res) => {
-    const company = await companyOf(req);
+  router.post('/api/templates/preview', installed, async (req, res) => {
+    const company = req.company!;
     const body = parseBody(previewBody, req.body);
     const sample = body.sample
       ? {

@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { createPanelService } from '../panel/panel-service.js';
-import { createJwtVerifier, requireCaller } from './jwt-auth.js';
+import type { CallerAuth } from './caller-auth.js';
 import { page } from './pages.js';
 import { parseBody } from './validation.js';
 
@@ -15,10 +15,8 @@ const sendBody = z.object({ body: z.string().trim().min(1, 'the message is empty
 
 
 /** The deal panel: its iframe page, its data and its send box, for the deals the caller may see in Pipedrive. */
-export function createPanelRouter(ctx: AppContext): Router {
+export function createPanelRouter(ctx: AppContext, auth: CallerAuth): Router {
   const router = Router();
-  const verify = createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now);
-  const auth = requireCaller(verify);
   const panel = createPanelService({ database: ctx.database, inbound: ctx.inboundMessages, optOuts: ctx.optOuts, senders: ctx.senders, now: ctx.clock.now });
 
   // The iframe pages: Pipedrive loads them with ?token=…; a page without a valid token is not shown.
@@ -26,7 +24,7 @@ export function createPanelRouter(ctx: AppContext): Router {
     ['/panel', 'panel'],
     ['/settings', 'settings'],
   ] as const) {
-    router.get(path, requireCaller(verify, { allowQueryToken: true }), (_req, res) => {
+    router.get(path, auth.pageCaller, (_req, res) => {
       const file = resolve(UI_DIR, entry, 'index.html');
       if (!existsSync(file)) {
         res.status(503).type('html').send(page('Not built', '<h1>The UI is not built</h1><p>Run <code>npm run build</code>.</p>'));
@@ -39,8 +37,7 @@ export function createPanelRouter(ctx: AppContext): Router {
 
   const context = async (req: Request) => {
     const caller = req.caller!;
-    const company = await ctx.companies.find(caller.companyId);
-    if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
+    const company = req.company!;
     const dealId = dealIdParam.safeParse(req.params.dealId);
     if (!dealId.success) throw new NotFoundError('No such deal');
     // The caller's own authorisation when they installed the app (their Pipedrive permissions), else the company's;
@@ -49,7 +46,7 @@ export function createPanelRouter(ctx: AppContext): Router {
     return { company, viewer: { userId: caller.userId, crm, asCaller }, dealId: dealId.data };
   };
 
-  router.get('/api/panel/deals/:dealId', auth, async (req, res) => {
+  router.get('/api/panel/deals/:dealId', auth.caller, auth.installed, async (req, res) => {
     const { company, viewer, dealId } = await context(req);
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit) || 200));
     const view = await panel.view(viewer, company, dealId, limit);
@@ -57,7 +54,7 @@ export function createPanelRouter(ctx: AppContext): Router {
     res.set('cache-control', 'no-store').json(view);
   });
 
-  router.post('/api/panel/deals/:dealId/messages', auth, express.json({ limit: '16kb' }), async (req, res) => {
+  router.post('/api/panel/deals/:dealId/messages', auth.caller, express.json({ limit: '16kb' }), auth.installed, async (req, res) => {
     const { company, viewer, dealId } = await context(req);
     const { body } = parseBody(sendBody, req.body);
     // A deal the caller may not see answers 404 like one that does not exist, and nothing is queued.

@@ -1,9 +1,8 @@
-import express, { Router, type Request } from 'express';
+import express, { Router } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { BadRequestError, ConflictError, ForbiddenError } from '../errors.js';
-import { requireCurrentAdmin } from './admin-guard.js';
-import { createJwtVerifier, requireCaller } from './jwt-auth.js';
+import { BadRequestError, ConflictError } from '../errors.js';
+import type { CallerAuth } from './caller-auth.js';
 import { parseBody } from './validation.js';
 import { inboundUrlOf, twilioView } from './twilio-view.js';
 import { ACCOUNT_SID, MESSAGING_SERVICE_SID } from '../twilio/patterns.js';
@@ -35,18 +34,12 @@ const ownAccountBody = z
  * through it, its replies and status callbacks are checked with its auth token, and the auth token is stored
  * sealed. Before anything is stored, Twilio is asked whether the credentials work and the sender is theirs.
  */
-export function createTwilioAccountRouter(ctx: AppContext): Router {
+export function createTwilioAccountRouter(ctx: AppContext, auth: CallerAuth): Router {
   const router = Router();
-  const auth = requireCaller(createJwtVerifier(ctx.config.pipedrive.jwtSecret, ctx.clock.now));
-  router.use('/api/settings/twilio', auth, express.json({ limit: '8kb' }));
+  router.use('/api/settings/twilio', auth.caller, express.json({ limit: '8kb' }));
   const log = ctx.logger.child({ subsystem: 'twilio-account' });
-
-  const companyOf = async (req: Request, { admin }: { admin: boolean }) => {
-    const company = await ctx.companies.find(req.caller!.companyId);
-    if (!company) throw new ForbiddenError('SMS for Pipedrive is not installed for this company');
-    if (admin) await requireCurrentAdmin(ctx, company.id, req.caller!.userId, ONLY_ADMINS);
-    return company;
-  };
+  const { installed } = auth;
+  const admin = auth.installingAdmin(ONLY_ADMINS);
 
   /**
    * A reply is attributed to the company that owns the number it arrived on (R11): a number shared with another
@@ -65,12 +58,12 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
     if (taken) throw new ConflictError('This sender is already connected to another Pipedrive company; each company needs its own.', 'sender_in_use');
   }
 
-  router.get('/api/settings/twilio', async (req, res) => {
-    res.set('cache-control', 'no-store').json(twilioView(ctx, await companyOf(req, { admin: false })));
+  router.get('/api/settings/twilio', installed, async (req, res) => {
+    res.set('cache-control', 'no-store').json(twilioView(ctx, req.company!));
   });
 
-  router.put('/api/settings/twilio', async (req, res) => {
-    const company = await companyOf(req, { admin: true });
+  router.put('/api/settings/twilio', installed, admin, async (req, res) => {
+    const company = req.company!;
     const body = parseBody(ownAccountBody, req.body);
     const account = { accountSid: body.accountSid, authToken: body.authToken.toLowerCase() };
     const address = body.fromNumber !== undefined ? { from: body.fromNumber } : { messagingServiceSid: body.messagingServiceSid! };
@@ -104,8 +97,8 @@ export function createTwilioAccountRouter(ctx: AppContext): Router {
     });
   });
 
-  router.delete('/api/settings/twilio', async (req, res) => {
-    const company = await companyOf(req, { admin: true });
+  router.delete('/api/settings/twilio', installed, admin, async (req, res) => {
+    const company = req.company!;
     await ctx.companies.setTwilioAccount(company.id, null, new Date(ctx.clock.now()).toISOString());
     log.info({ companyId: company.id, userId: req.caller!.userId }, 'company Twilio account removed: back to the default account');
     res.json(twilioView(ctx, (await ctx.companies.find(company.id))!));
