@@ -1,6 +1,47 @@
 import js from '@eslint/js';
 import regexp from 'eslint-plugin-regexp';
 import tseslint from 'typescript-eslint';
+import { LAYERS } from './import-layers.js';
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The specifiers of a layer's files that reach into `target`. Specifiers are relative, so a path is matched by its
+ * tail: inside server/ a folder is named without `server/` (`../http/x.js`), from outside it with it.
+ */
+function reaching(fromServer, target, allowed) {
+  return LAYERS[target].paths.map((path) => {
+    const inServer = path.startsWith('server/');
+    const tail = escape(fromServer && inServer ? path.slice('server/'.length) : path).replace(/\\.ts$/, '\\.js$');
+    const prefix = fromServer && inServer ? '(?:server/)?' : '';
+    // A more specific path inside this one that belongs to an allowed layer stays importable (twilio/patterns.ts).
+    const kept = Object.entries(LAYERS)
+      .filter(([name]) => allowed.includes(name))
+      .flatMap(([, layer]) => layer.paths.filter((p) => p !== path && p.startsWith(path)).map((p) => escape(p.slice(path.length)).replace(/\\.ts$/, '\\.js$')));
+    return `^(?:\\.\\.?/)+${prefix}${tail}${kept.length > 0 ? `(?!${kept.join('|')})` : ''}`;
+  });
+}
+
+/** One no-restricted-imports block per layer: importing a layer it may not import is an error where it is typed. */
+const layerRules = Object.entries(LAYERS)
+  .filter(([name]) => name !== 'messaging')
+  .map(([name, layer]) => {
+    const fromServer = layer.paths.every((p) => p.startsWith('server/'));
+    const patterns = Object.keys(LAYERS)
+      .filter((target) => !layer.mayImport.includes(target))
+      .flatMap((target) =>
+        reaching(fromServer, target, layer.mayImport).map((regex) => ({
+          regex,
+          allowTypeImports: (layer.mayImportTypes ?? []).includes(target),
+          message: `${name} may not import ${target}: data flows http -> domain -> ports -> db (see import-layers.js).`,
+        })),
+      );
+    if (name === 'http') patterns.push({ regex: '-routes\\.js$', message: 'A router is mounted by app.ts, never imported by another router.' });
+    return {
+      files: layer.paths.map((p) => (p.endsWith('/') ? `${p}**` : p)),
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    };
+  });
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'test-artifacts/**'] },
@@ -17,6 +58,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...layerRules,
   {
     files: ['server/messaging/**'],
     rules: {

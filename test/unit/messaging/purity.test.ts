@@ -1,9 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { importsOf } from '../../support/import-graph.js';
 
 // messaging/ is bundled into the browser UI and must decide the same way everywhere: no I/O, clock, randomness,
-// Node built-ins or other modules of ours (issue 3).
+// Node built-ins or other modules of ours. The import-direction test holds the same rule for every folder; this one
+// also names the only package allowed and forbids the clock and randomness.
 const dir = fileURLToPath(new URL('../../../server/messaging/', import.meta.url));
 const files = readdirSync(dir).filter((name) => name.endsWith('.ts'));
 const ALLOWED_PACKAGES = new Set(['libphonenumber-js/max']);
@@ -18,8 +20,9 @@ describe('server/messaging purity', () => {
 
   it.each(files)('%s imports only siblings and allowed packages', (name) => {
     const source = readFileSync(`${dir}${name}`, 'utf8');
-    const specifiers = [...source.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '');
-    for (const specifier of specifiers) {
+    const imports = importsOf(source, name);
+    expect(imports.filter((i) => i.dynamic), `${name} loads a module with import()`).toEqual([]);
+    for (const { specifier } of imports) {
       const sibling = /^\.\/[a-z0-9-]+\.js$/.test(specifier);
       expect(sibling || ALLOWED_PACKAGES.has(specifier), `${name} imports ${specifier}`).toBe(true);
     }

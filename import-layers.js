@@ -1,0 +1,60 @@
+// Which folder may import which: data flows one way, http -> domain -> ports -> db, with the kernel (configuration,
+// errors, logger, crypto) and the pure SMS policy (messaging/) below everything. Read by eslint.config.js (so an
+// editor shows a back edge as it is typed) and by test/unit/import-direction.test.ts (which also finds cycles).
+// A path ending in / is a folder; the longest matching path decides a file's layer.
+
+/** @type {Record<string, { paths: string[]; mayImport: string[]; mayImportTypes?: string[] }>} */
+export const LAYERS = {
+  // The composition roots: they wire everything together, so they may import anything (the sandbox only by import()).
+  root: {
+    paths: ['server/main.ts', 'server/server.ts', 'server/app.ts', 'server/context.ts'],
+    mayImport: ['root', 'http', 'domain', 'ports', 'db', 'kernel', 'messaging'],
+  },
+  // Sandbox mode's wiring: the one part of server/ that loads the emulators; main.ts loads it with import() alone.
+  sandbox: {
+    paths: ['server/sandbox/'],
+    mayImport: ['sandbox', 'emulators', 'http', 'domain', 'ports', 'db', 'kernel', 'messaging'],
+    mayImportTypes: ['root'],
+  },
+  // Routers receive the context (its type only) and call the domain.
+  http: {
+    paths: ['server/http/'],
+    mayImport: ['http', 'domain', 'ports', 'db', 'kernel', 'messaging'],
+    mayImportTypes: ['root'],
+  },
+  domain: {
+    paths: [
+      'server/automations/', 'server/inbound/', 'server/outbox/', 'server/panel/', 'server/reports/', 'server/consent/',
+      'server/jobs/', 'server/companies/',
+    ],
+    mayImport: ['domain', 'ports', 'db', 'kernel', 'messaging'],
+  },
+  // Our ports in front of the vendors' SDKs.
+  ports: { paths: ['server/pipedrive/', 'server/twilio/'], mayImport: ['ports', 'db', 'kernel', 'messaging'] },
+  db: { paths: ['db/'], mayImport: ['db'] },
+  // Imported by every layer, so it imports none of them. twilio/patterns.ts holds the id shapes the configuration checks.
+  kernel: {
+    paths: ['server/config.ts', 'server/errors.ts', 'server/logger.ts', 'server/html.ts', 'server/security/', 'server/twilio/patterns.ts'],
+    mayImport: ['kernel'],
+  },
+  // The SMS policy is bundled into the browser UI as well: it imports nothing of ours.
+  messaging: { paths: ['server/messaging/'], mayImport: ['messaging'] },
+  // Stand-ins for Pipedrive and Twilio: they know nothing of the product they stand in front of.
+  emulators: { paths: ['emulators/'], mayImport: ['emulators'] },
+};
+
+/** The layer of a path relative to the repository root (forward slashes), or null for files outside the table. */
+export function layerOf(path) {
+  let best = null;
+  let bestLength = -1;
+  for (const [name, layer] of Object.entries(LAYERS)) {
+    for (const p of layer.paths) {
+      const hit = p.endsWith('/') ? path.startsWith(p) : path === p;
+      if (hit && p.length > bestLength) {
+        best = name;
+        bestLength = p.length;
+      }
+    }
+  }
+  return best;
+}
