@@ -45,8 +45,9 @@ async function rebuildBeforeMigration(rig: Rig, kind: 'sqlite' | 'postgres', v1:
     companies: await current.db.selectFrom('companies').selectAll().execute(),
     installations: await current.db.selectFrom('installations').selectAll().execute(),
   };
-  if (kind === 'postgres') {
-    const schema = /search_path=(\w+)/.exec(new URL(url).searchParams.get('options') ?? '')![1]!;
+  // Other test files keep their own schemas in the same PostgreSQL database: name ours wherever Kysely would look.
+  const schema = kind === 'postgres' ? /search_path=(\w+)/.exec(new URL(url).searchParams.get('options') ?? '')![1]! : undefined;
+  if (schema !== undefined) {
     await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(current.db);
     await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(current.db);
   }
@@ -56,11 +57,15 @@ async function rebuildBeforeMigration(rig: Rig, kind: 'sqlite' | 'postgres', v1:
   const old = openDatabase(url);
   const before: Record<string, Migration> = {};
   for (const [name, migration] of Object.entries(migrations)) if (name < MIGRATION) before[name] = { up: (db) => migration.up(db, {}) };
-  const result = await new Migrator({ db: old.db, provider: { getMigrations: async () => before } }).migrateToLatest();
+  const result = await new Migrator({
+    db: old.db,
+    provider: { getMigrations: async () => before },
+    ...(schema !== undefined ? { migrationTableSchema: schema } : {}),
+  }).migrateToLatest();
   if (result.error) throw result.error;
   const tables = await old.db.introspection.getTables();
   for (const [table, list] of Object.entries(rows)) {
-    const columns = new Set(tables.find((t) => t.name === table)!.columns.map((c) => c.name));
+    const columns = new Set(tables.find((t) => t.name === table && (schema === undefined || t.schema === schema))!.columns.map((c) => c.name));
     for (const row of list) {
       const values = Object.fromEntries(Object.entries(row).filter(([column]) => columns.has(column)).map(([column, value]) => [column, v1[`${table}.${column}`] ?? value]));
       await old.db.insertInto(table as 'companies').values(values as never).execute();
