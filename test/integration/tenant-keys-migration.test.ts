@@ -18,6 +18,8 @@ const at = '2026-11-30T10:00:00.000Z';
 describe.each(['sqlite', 'postgres'] as const)('the tenant-keys migration on %s', (engine) => {
   let database: Database;
   let cleanup: () => Promise<void>;
+  /** The PostgreSQL schema of this test; Kysely must be told it, as other files keep their own in the same database. */
+  let schema: string | undefined;
 
   afterEach(async () => {
     await database.close();
@@ -31,6 +33,7 @@ describe.each(['sqlite', 'postgres'] as const)('the tenant-keys migration on %s'
       cleanup = async () => rmSync(dir, { recursive: true, force: true });
     } else {
       const pg = await createPostgresSchema();
+      schema = pg.schema;
       database = openDatabase(pg.url);
       cleanup = () => pg.drop();
     }
@@ -41,7 +44,7 @@ describe.each(['sqlite', 'postgres'] as const)('the tenant-keys migration on %s'
     const db = await open();
     // No sealed secrets are stored here, so no migration needs the encryption key.
     const steps = Object.fromEntries(Object.entries(migrations).map(([name, m]) => [name, { up: (d: Kysely<any>) => (m.up as (db: Kysely<any>, input: object) => Promise<void>)(d, {}), down: m.down }]));
-    const migrator = new Migrator({ db, provider: { getMigrations: async () => steps } });
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => steps }, ...(schema ? { migrationTableSchema: schema } : {}) });
     expect((await migrator.migrateTo(BEFORE)).error).toBeUndefined();
     for (const id of ['1001', '2002']) {
       await db.insertInto('companies').values({ id, name: `Company ${id}`, api_domain: 'https://x.pipedrive.com', created_at: at, updated_at: at }).execute();
