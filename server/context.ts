@@ -16,6 +16,9 @@ import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
 import { createInboundService, type InboundService } from './inbound/inbound-service.js';
 import { createInboundStore, type InboundStore } from './inbound/inbound-store.js';
+import { runInboundReplyJob } from './inbound/reply-job.js';
+import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
+import { registerPipedriveJobs } from './jobs/pipedrive-jobs.js';
 import { createFailureLimiter, type AbuseLimits, type FailureLimiter } from './http/abuse-limit.js';
 
 export type Clock = { now(): number };
@@ -37,6 +40,8 @@ export type AppContext = {
   /** Records Pipedrive deal events with their outbox rows (group commit under load). */
   dealEvents: DealEventRecorder;
   optOuts: OptOutList;
+  /** Pipedrive write-backs that survive Pipedrive being down; each kind's handler is registered here. */
+  jobs: JobRunner;
   outbox: OutboxWorker;
   /** Inbound texts: `receive` for the Twilio webhook. */
   inbound: InboundService;
@@ -87,6 +92,9 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const automations = createAutomationStore(database, clock.now);
   const dealEvents = createDealEventRecorder(database);
   const optOuts = createOptOutList(database, clock.now);
+  const jobs = createJobRunner({ database, companies, installations, logger, now: clock.now });
+  registerPipedriveJobs(jobs);
+  jobs.register('inbound.log_reply', runInboundReplyJob);
   const outbox = createOutboxWorker(
     {
       database,
@@ -99,6 +107,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
       appUrl: config.appUrl,
       senders,
       sharedSenderRate: config.sharedSenderRate,
+      jobs,
     },
     overrides.outboxOptions,
   );
@@ -121,6 +130,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     automations,
     dealEvents,
     optOuts,
+    jobs,
     outbox,
     inbound,
     inboundMessages,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
-import type { JobPayloads } from '../outbox/jobs.js';
+import type { JobPayloads } from '../jobs/job-queue.js';
 
 /**
  * A consent change is about to be queued for Pipedrive: earlier writes to the same person or number that are

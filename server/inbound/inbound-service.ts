@@ -13,7 +13,7 @@ import {
   providerHandlesKeyword,
   type InboundKind,
 } from '../messaging/index.js';
-import { enqueueJob } from '../outbox/jobs.js';
+import { enqueueJob } from '../jobs/job-queue.js';
 import { cancelToNumber } from '../outbox/outbox-store.js';
 import type { ReceivingSender, SenderDirectory } from '../twilio/senders.js';
 import { attributeInbound, companiesOnSender, type Attribution } from './attribution.js';
@@ -207,17 +207,8 @@ export function createInboundService(deps: InboundDeps) {
     }
   }
 
-  async function enqueueReplyJob(trx: Kysely<Schema>, companyId: string, payload: InboundReplyJob): Promise<string | null> {
-    await enqueueJob(trx, companyId, 'inbound.log_reply', payload, now());
-    // enqueueJob does not return the id; the payload names this message, so it finds exactly this job.
-    const job = await trx
-      .selectFrom('jobs')
-      .select('id')
-      .where('company_id', '=', companyId)
-      .where('kind', '=', 'inbound.log_reply')
-      .where('payload', '=', JSON.stringify(payload))
-      .executeTakeFirst();
-    return job?.id ?? null;
+  function enqueueReplyJob(trx: Kysely<Schema>, companyId: string, payload: InboundReplyJob): Promise<string> {
+    return enqueueJob(trx, companyId, 'inbound.log_reply', payload, now());
   }
 
   return { receive };

@@ -5,7 +5,14 @@ import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import { findPersonByPhone } from './person-match.js';
 import { describeInboundActivity } from './reply-activity.js';
 
-/** The outbox job that logs one inbound text in Pipedrive (kind `inbound.log_reply`). */
+declare module '../jobs/job-queue.js' {
+  interface JobPayloads {
+    /** An inbound text logged as an activity; finds the person by phone when the conversation does not name one. */
+    'inbound.log_reply': InboundReplyJob;
+  }
+}
+
+/** The job that logs one inbound text in Pipedrive (kind `inbound.log_reply`, registered by the context). */
 export type InboundReplyJob = {
   inboundId: string;
   from: string;
@@ -26,7 +33,7 @@ export type InboundReplyJob = {
 };
 
 /**
- * Runs in the outbox worker, so Pipedrive's 429/5xx (and 401s the client cannot refresh away) retry with backoff.
+ * Runs in the worker's job passes, so Pipedrive's 429/5xx (and 401s the client cannot refresh away) retry with backoff.
  * The person's name is read here rather than in the webhook, which answers Twilio without calling Pipedrive.
  */
 export async function runInboundReplyJob(job: InboundReplyJob, company: CompanyProfile, crm: CrmPort): Promise<void> {

@@ -12,7 +12,7 @@ import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
 import type { Sender, SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
-import { enqueueJob } from './jobs.js';
+import { enqueueJob } from '../jobs/job-queue.js';
 import * as store from './outbox-store.js';
 import type { Recovery } from './recovery.js';
 import { classifySendFailure, isRetryablePipedriveError, type RetryPolicy } from './retry-policy.js';

@@ -1,6 +1,4 @@
 import type { Database } from '../../db/database.js';
-import type { Job } from '../../db/schema.js';
-import { claimDueJobs } from '../../db/queue-queries.js';
 import { DEFAULT_RETENTION, pruneExpired, type RetentionDays } from './housekeeping.js';
 import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
@@ -8,10 +6,10 @@ import type { Logger } from '../logger.js';
 import type { Installations } from '../pipedrive/installations.js';
 import type { SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
-import { JobSkipped, runJob } from './jobs.js';
+import type { JobRunner } from '../jobs/job-runner.js';
 import { createSenderPace } from './sender-pace.js';
 import { createFairShare } from './fair-share.js';
-import { createRetryPolicy, isRetryablePipedriveError } from './retry-policy.js';
+import { createRetryPolicy } from './retry-policy.js';
 import { createRecovery } from './recovery.js';
 import { createOutboxSender } from './outbox-sender.js';
 
@@ -58,6 +56,8 @@ export type OutboxDeps = {
   senders: SenderDirectory;
   /** Messages per second on the app's shared sender (SHARED_SENDER_RATE), all companies together. */
   sharedSenderRate: number;
+  /** The Pipedrive write-back jobs, run in the same passes as the messages with the same retry policy. */
+  jobs: JobRunner;
 };
 
 export type OutboxWorker = ReturnType<typeof createOutboxWorker>;
@@ -73,7 +73,6 @@ const HOLD_MS = 2_000;
 export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWorkerOptions> = {}) {
   const options = { ...DEFAULT_WORKER_OPTIONS, ...overrides };
   const { database, sms, now } = deps;
-  const { db } = database;
   const log = deps.logger.child({ subsystem: 'outbox' });
   const pace = createSenderPace(database, now);
   const fair = createFairShare({ database, senders: deps.senders, pace, sharedSenderRate: deps.sharedSenderRate, now }, { rateLimit: options.rateLimit, holdMs: HOLD_MS });
@@ -104,31 +103,17 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
   let lastRecovery = 0;
   let lastHousekeeping = 0;
 
-  async function processJob(job: Job): Promise<void> {
-    const done = (set: Partial<Job>) =>
-      db.updateTable('jobs').set({ ...set, claimed_until: null, updated_at: iso() }).where('id', '=', job.id).where('state', '=', 'claimed').execute();
-    const company = await deps.companies.find(job.company_id);
-    if (!company) return void (await done({ state: 'failed', last_error: 'company removed' }));
-    try {
-      await runJob(job, company, await deps.installations.crmFor(job.company_id));
-      await done({ state: 'done', attempts: job.attempts + 1, last_error: null });
-    } catch (error) {
-      const attempts = job.attempts + 1;
-      const message = error instanceof Error ? error.message : String(error);
-      if (!isRetryablePipedriveError(error) || attempts >= options.maxAttempts) {
-        if (!(error instanceof JobSkipped)) log.warn({ jobId: job.id, kind: job.kind, err: error }, 'Pipedrive write-back failed');
-        await done({ state: 'failed', attempts, last_error: message });
-      } else {
-        await done({ state: 'queued', attempts, last_error: message, next_attempt_at: iso(now() + retry.backoff(attempts)) });
-      }
-    }
+  /** Claims a dead worker left behind go back to the queue; sends it never confirmed are looked up at Twilio. */
+  async function recover(): Promise<void> {
+    await deps.jobs.releaseExpiredClaims();
+    await recovery.recover(companyReader());
   }
 
   /** One pass: recovery when due, then a batch of messages and jobs. Returns how many items it handled. */
   async function runOnce(): Promise<number> {
     if (now() - lastRecovery > 5_000) {
       lastRecovery = now();
-      await recovery.recover(companyReader());
+      await recover();
     }
     if (now() - lastHousekeeping > options.housekeepingEveryMs) {
       lastHousekeeping = now();
@@ -138,8 +123,8 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     const companyOf = companyReader();
     // Companies take turns, and a paced sender is claimed only up to its free slots (see fair-share.ts).
     const messages = await fair.claim(companyOf, lease, options.concurrency * 4);
-    const jobs = await claimDueJobs(database, iso(), lease, options.concurrency);
-    await pool([...messages.map((m) => () => sender.processMessage(m, companyOf)), ...jobs.map((j) => () => processJob(j))], options.concurrency, (error) =>
+    const jobs = await deps.jobs.claim(lease, options.concurrency);
+    await pool([...messages.map((m) => () => sender.processMessage(m, companyOf)), ...jobs.map((j) => () => deps.jobs.process(j, retry))], options.concurrency, (error) =>
       log.error({ err: error }, 'outbox item failed unexpectedly; its claim will expire and it will be retried'),
     );
     return messages.length + jobs.length;
@@ -173,7 +158,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     runOnce,
     recover: async () => {
       lastRecovery = now();
-      await recovery.recover(companyReader());
+      await recover();
     },
     wake,
     housekeep,

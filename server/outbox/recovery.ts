@@ -72,11 +72,10 @@ export function createRecovery(deps: RecoveryDeps) {
     await retry.retryLater(row, 'sending', row.attempts, lastError);
   }
 
-  /** Claims released by a dead worker go back to the queue; sends it never confirmed are looked up at Twilio. */
+  /** Message claims a dead worker left behind go back to the queue; sends it never confirmed are looked up at Twilio. */
   async function recover(companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
     const at = iso();
     await store.releaseExpiredClaims(db, at);
-    await db.updateTable('jobs').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
     const stale = await db
       .selectFrom('outbound_messages')
       .selectAll()

@@ -39,3 +39,18 @@ describe('the outbound message store', () => {
     expect(writers).toContain(OWNER);
   });
 });
+
+// The worker runs jobs of every kind without knowing them: a kind's handler is registered at the composition root,
+// so neither the outbox nor the job queue imports the modules whose jobs they run (inbound/ for the reply job).
+describe('the outbox and the job queue', () => {
+  const files = [...sources('server/outbox'), ...sources('server/jobs')];
+
+  it.each(['server/outbox', 'server/jobs'])('finds the sources of %s', (dir) => {
+    expect(files.some((path) => path.startsWith(`${dir}/`))).toBe(true);
+  });
+
+  it('import nothing from inbound/', () => {
+    const importers = files.filter((path) => /from\s+['"][./]*inbound\//.test(readFileSync(`${root}${path}`, 'utf8')));
+    expect(importers).toEqual([]);
+  });
+});

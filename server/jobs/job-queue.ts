@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { Job, Schema } from '../../db/schema.js';
+import { claimDueJobs } from '../../db/queue-queries.js';
+
+/**
+ * Pipedrive write-backs that must not be lost when Pipedrive is down (consent field changes, activities): written
+ * to the jobs table in the transaction that decided them, run and retried by the worker. A module that owns a kind
+ * of job adds its payload here by declaration merging and registers its handler at the composition root, so this
+ * module never imports the modules that use it.
+ */
+export interface JobPayloads {
+  'pipedrive.set_consent': { personId: number; consent: 'granted' | 'opted_out' };
+  'pipedrive.add_activity': { subject: string; note: string; dealId: number | null; personId: number | null };
+}
+export type JobKind = keyof JobPayloads;
+
+/** Queues a job in `db` (the caller's transaction, with the change that decided it); answers the new job's id. */
+export async function enqueueJob<K extends JobKind>(
+  db: Kysely<Schema>,
+  companyId: string,
+  kind: K,
+  payload: JobPayloads[K],
+  now: number,
+): Promise<string> {
+  const at = new Date(now).toISOString();
+  const id = randomUUID();
+  await db
+    .insertInto('jobs')
+    .values({
+      id,
+      company_id: companyId,
+      kind,
+      payload: JSON.stringify(payload),
+      state: 'queued',
+      next_attempt_at: at,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+  return id;
+}
+
+/** Due jobs, oldest first, claimed until `leaseUntilIso`. */
+export const claimDue = (database: Database, nowIso: string, leaseUntilIso: string, limit: number): Promise<Job[]> =>
+  claimDueJobs(database, nowIso, leaseUntilIso, limit);
+
+/** Claims whose lease ran out (their worker died mid-job) go back to the queue. */
+export async function releaseExpiredClaims(db: Kysely<Schema>, at: string): Promise<void> {
+  await db.updateTable('jobs').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+}
