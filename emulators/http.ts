@@ -159,6 +159,50 @@ export function basicAuthHeader(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
+/** Keeps `req` in `log`, its status filled in once the answer is sent (0 when the connection closed first). */
+export function recordRequest(req: EmulatorRequest, res: ServerResponse, log: RecordedRequest[]): void {
+  const record: RecordedRequest = {
+    method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body, rawBody: req.rawBody, at: req.at,
+  };
+  log.push(record);
+  res.on('finish', () => (record.status = res.statusCode));
+  res.on('close', () => (record.status ??= 0));
+}
+
+type InjectedFault = {
+  method?: string | undefined;
+  path?: string | RegExp | undefined;
+  remaining: number;
+  delayMs?: number | undefined;
+  dropConnection?: boolean | undefined;
+  status?: number | undefined;
+};
+
+/**
+ * Plays the first injected fault that matches the request, as a test asked: waits its delay, then drops the
+ * connection or lets `answer` send its error status. True when the fault took the request (the handler stops there);
+ * a delay alone lets the request through.
+ */
+export async function playFault<F extends InjectedFault>(
+  faults: F[],
+  req: EmulatorRequest,
+  answer: (fault: F, status: number) => void,
+): Promise<boolean> {
+  const fault = faults.find((f) => f.remaining > 0 && faultMatches(f, req.method, req.path));
+  if (!fault) return false;
+  fault.remaining -= 1;
+  if (fault.delayMs) await sleep(fault.delayMs);
+  if (fault.dropConnection) {
+    req.raw.socket.destroy();
+    return true;
+  }
+  if (fault.status) {
+    answer(fault, fault.status);
+    return true;
+  }
+  return false;
+}
+
 /** Matches a request method/path against an injected fault's filter. */
 export function faultMatches(
   fault: { method?: string | undefined; path?: string | RegExp | undefined },

@@ -4,7 +4,7 @@
 // follow Pipedrive's documented behaviour rather than convenience. One file per resource, each a layer of the class:
 // store -> seed -> oauth -> webhooks -> persons -> activities -> this file (the HTTP server, the route table, faults).
 import type { ServerResponse } from 'node:http';
-import { faultMatches, sendJson, sleep, startLoopbackServer, type EmulatorRequest, type RecordedRequest } from '../http.js';
+import { playFault, recordRequest, sendJson, startLoopbackServer, type EmulatorRequest } from '../http.js';
 import { activityTypeV1, activityV2, currentUserV1, dealV2, personFieldV1, personV2, pipelineV2, stageV2, userV1, webhookV1 } from './shapes.js';
 import { ERROR_INFO, NOT_VISIBLE, ApiError, pdErrorBody, rateLimitHeaders, faultResponse, requireAdmin, v2Id, v2Page, v1Page, type PipedriveEmulatorOptions, type PipedriveFault, type Handler, type Route } from './internals.js';
 import { PipedriveActivities } from './activities.js';
@@ -77,27 +77,12 @@ export class PipedriveEmulator extends PipedriveActivities {
 
 
   private async handle(req: EmulatorRequest, res: ServerResponse): Promise<void> {
-    const record: RecordedRequest = {
-      method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body, rawBody: req.rawBody, at: req.at,
-    };
-    this.recorded.push(record);
-    res.on('finish', () => (record.status = res.statusCode));
-    res.on('close', () => (record.status ??= 0));
-
-    const fault = this.faults.find((f) => f.remaining > 0 && faultMatches(f, req.method, req.path));
-    if (fault) {
-      fault.remaining -= 1;
-      if (fault.delayMs) await sleep(fault.delayMs);
-      if (fault.dropConnection) {
-        req.raw.socket.destroy();
-        return;
-      }
-      if (fault.status) {
-        const { body, headers } = faultResponse(fault.status);
-        sendJson(res, fault.status, fault.body ?? body, { ...headers, ...fault.headers });
-        return;
-      }
-    }
+    recordRequest(req, res, this.recorded);
+    const faulted = await playFault(this.faults, req, (fault, status) => {
+      const { body, headers } = faultResponse(status);
+      sendJson(res, status, fault.body ?? body, { ...headers, ...fault.headers });
+    });
+    if (faulted) return;
 
     try {
       if (req.path === '/oauth/authorize' && req.method === 'GET') return this.authorize(req, res);

@@ -5,7 +5,7 @@
 // follow Twilio's documented behaviour. One file per resource, each a layer of the class:
 // store -> phone -> messages -> accounts -> this file (the HTTP server, authentication, routing, faults).
 import type { ServerResponse } from 'node:http';
-import { faultMatches, parseBasicAuth, randomHex, sendJson, sleep, startLoopbackServer, type EmulatorRequest, type RecordedRequest } from '../http.js';
+import { parseBasicAuth, playFault, randomHex, recordRequest, sendJson, startLoopbackServer, type EmulatorRequest } from '../http.js';
 import { TwilioError, errorBody, notFound, unauthenticated, defaultCode, defaultMessage, type TwilioAccount, type TwilioEmulatorOptions } from './internals.js';
 import { accountResource, numberResource, serviceResource } from './shapes.js';
 import { TwilioAccounts } from './accounts.js';
@@ -48,28 +48,13 @@ export class TwilioEmulator extends TwilioAccounts {
 
 
   private async handle(req: EmulatorRequest, res: ServerResponse): Promise<void> {
-    const record: RecordedRequest = {
-      method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body, rawBody: req.rawBody, at: req.at,
-    };
-    this.recorded.push(record);
-    res.on('finish', () => (record.status = res.statusCode));
-    res.on('close', () => (record.status ??= 0));
+    recordRequest(req, res, this.recorded);
     const common = { 'twilio-request-id': `RQ${randomHex(16)}`, 'twilio-concurrent-requests': '1' };
-
-    const fault = this.faults.find((f) => f.remaining > 0 && faultMatches(f, req.method, req.path));
-    if (fault) {
-      fault.remaining -= 1;
-      if (fault.delayMs) await sleep(fault.delayMs);
-      if (fault.dropConnection) {
-        req.raw.socket.destroy();
-        return;
-      }
-      if (fault.status) {
-        const code = fault.code ?? defaultCode(fault.status);
-        sendJson(res, fault.status, errorBody(code, fault.message ?? defaultMessage(fault.status), fault.status), common);
-        return;
-      }
-    }
+    const faulted = await playFault(this.faults, req, (fault, status) => {
+      const code = fault.code ?? defaultCode(status);
+      sendJson(res, status, errorBody(code, fault.message ?? defaultMessage(status), status), common);
+    });
+    if (faulted) return;
 
     try {
       const list = /^\/2010-04-01\/Accounts\/([^/]+)\/Messages\.json$/.exec(req.path);
