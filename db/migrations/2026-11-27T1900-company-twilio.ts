@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 
-// Frozen in time. A company may text through its own Twilio account instead of the app's default one (SPEC §3):
+// Frozen in time. A company may text through its own Twilio account instead of the app's default one:
 // the account, its auth token sealed like the OAuth tokens, and exactly one of a number or a Messaging Service.
 // The columns live on the company row, so they go with it when the company is deleted.
 export async function up(db: Kysely<any>): Promise<void> {

@@ -140,7 +140,8 @@ export interface TwilioFault {
   delayMs?: number;
 }
 
-/** Auto-reply texts of Twilio's default keyword handling on long codes (twilio.md §4.1). */
+/** Auto-reply texts of Twilio's default keyword handling on long codes (the HELP text as users
+ * report it; Twilio's pages do not quote it). */
 export const TWILIO_AUTO_REPLIES = {
   STOP: 'You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.',
   START: 'You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.',

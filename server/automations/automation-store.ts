@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../../db/database.js';
 import type { Automation as AutomationRow } from '../../db/schema.js';
 
-/** An automation as the API shows it (SPEC §3). */
+/** An automation as the API shows it (a stable response shape). */
 export type Automation = {
   id: string;
   name: string;

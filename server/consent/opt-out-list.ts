@@ -25,8 +25,9 @@ function monotonicIso(now: number): string {
 }
 
 /**
- * The company's opt-out list as an append-only history (SPEC §3): the current state of a number is its latest
- * event. On a shared sender an opt-out applies to every company texting through it (R8), so the lookup takes the
+ * The company's opt-out list as an append-only history (every change is kept): the current state of a number is its latest
+ * event. On a shared sender an opt-out applies to every company texting through it (Twilio blocks a number
+ * per sender), so the lookup takes the
  * latest event of this company or of this sender.
  */
 export function createOptOutList(database: Database, now: () => number) {

@@ -50,7 +50,7 @@ function settingsView(ctx: AppContext, company: CompanyProfile, canEdit: boolean
 }
 
 /**
- * The settings page's API (SPEC §3): automations of the caller's company, the live template preview, settings, and the
+ * The settings page's API, whose routes and response shapes are a stable interface: automations of the caller's company, the live template preview, settings, and the
  * pipelines and stages to choose from, and the reports.
  */
 export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Router {

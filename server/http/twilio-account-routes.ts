@@ -30,7 +30,7 @@ const ownAccountBody = z
   });
 
 /**
- * A company's own Twilio account (SPEC §1, §3): admins connect one on the settings page; its texts then go out
+ * A company's own Twilio account, used instead of the app's shared default one: admins connect one on the settings page; its texts then go out
  * through it, its replies and status callbacks are checked with its auth token, and the auth token is stored
  * sealed. Before anything is stored, Twilio is asked whether the credentials work and the sender is theirs.
  */

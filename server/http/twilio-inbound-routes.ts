@@ -6,7 +6,7 @@ import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
 import { parseBody } from './validation.js';
 
-// Twilio adds parameters without notice (twilio.md §3.1): only what the app uses is read, the rest is ignored.
+// Twilio adds webhook parameters without notice: only what the app uses is read, the rest is ignored.
 const inboundSchema = z.object({
   MessageSid: z.string().regex(/^(SM|MM)[0-9a-fA-F]{32}$/, 'must be an SM… or MM… sid'),
   AccountSid: z.string().min(1).max(64),

@@ -54,7 +54,8 @@ export type InboundDeps = {
 const E164 = /^\+[1-9]\d{1,14}$/;
 
 /**
- * The inbound side of SPEC R7–R11. Everything a text decides is written in one transaction, with no call to
+ * The inbound side of the SMS policy: opt-out, opt-in and HELP keywords, and every reply becoming a Pipedrive
+ * activity. Everything a text decides is written in one transaction, with no call to
  * Pipedrive or Twilio: the message, the opt-out history, cancelled queued messages, and the jobs that write the
  * consent field and the activity, which the outbox worker runs and retries. So the webhook answers Twilio at once
  * and nothing is lost when Pipedrive is down.

@@ -153,7 +153,7 @@ export function validateTemplate(template: string, options: ComposeOptions): Tem
 }
 
 /**
- * The settings page's live counter (SPEC §3 preview shape). Without a sample, merge fields render their fallback or
+ * The settings page's live counter, in the preview's stable response shape. Without a sample, merge fields render their fallback or
  * empty; with one, the sample is merged. Problem codes are listed in the order empty, unknown_field,
  * link_shortener, too_long.
  */

@@ -1,15 +1,17 @@
 /**
- * The company's SMS policy (SPEC §2) as pure functions: no I/O, clock or randomness, no Node built-ins, nothing
+ * The company's SMS policy as pure functions: no I/O, clock or randomness, no Node built-ins, nothing
  * else of ours, so the server and the browser UI make the same decisions.
  *
- * - phone: pickPrimaryPhone, normalisePhone, resolveDefaultPhone (R2, R3)
- * - gsm, segments: normaliseLookalikes, isGsm7, measureText (R4; `characters` = septets in GSM-7, UTF-16 units in
+ * - phone: pickPrimaryPhone, normalisePhone, resolveDefaultPhone (only the primary phone, normalised to E.164)
+ * - gsm, segments: normaliseLookalikes, isGsm7, measureText (length in segments; `characters` = septets in GSM-7, UTF-16 units in
  *   UCS-2; empty text is 0 segments)
- * - shorteners: PUBLIC_SHORTENERS, findShortenerLinks (R5); stop-clause: STOP_CLAUSE, ensureStopClause (R6)
+ * - shorteners: PUBLIC_SHORTENERS, findShortenerLinks (no public link shorteners); stop-clause:
+ *   STOP_CLAUSE, ensureStopClause (every message says how to opt out)
  * - template: MERGE_FIELDS, renderTemplate, findUnknownFields
- * - compose: composeMessage (one recipient), validateTemplate (save time), previewTemplate (SPEC §3 preview)
- * - keywords: classifyInbound, providerHandlesKeyword, OPT_OUT_CONFIRMATION, defaultHelpText (R7–R10)
- * - eligibility: checkEligibility (R1 + R2 + R3)
+ * - compose: composeMessage (one recipient), validateTemplate (save time), previewTemplate (the settings page's live preview)
+ * - keywords: classifyInbound, providerHandlesKeyword, OPT_OUT_CONFIRMATION, defaultHelpText (opt-out, opt-in and
+ *   HELP keywords, and which replies Twilio sends itself)
+ * - eligibility: checkEligibility (consent granted, not on the opt-out list, a usable primary phone)
  */
 export * from './phone.js';
 export * from './gsm.js';

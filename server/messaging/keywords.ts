@@ -1,6 +1,6 @@
 export type InboundKind = 'opt_out' | 'opt_in' | 'help' | 'possible_opt_out' | 'none';
 
-// R7, R9, R10 (and ../shared/reference/twilio.md §4.3).
+// Twilio's default opt-out, opt-in and help keywords, plus the two-word STOP ALL (which Twilio does not handle).
 export const OPT_OUT_KEYWORDS: readonly string[] = [
   'STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE',
 ];
@@ -85,7 +85,7 @@ export function classifyInbound(body: string, optOutType?: string | null): Inbou
 /**
  * True when Twilio itself answers (and, for opt-outs, blocks) this message, so the app must not send its own
  * confirmation too (R8). Uses the same normalisation as classifyInbound; whether Twilio also forgives a trailing
- * "." or "!" is unconfirmed (twilio.md §4.1), and is assumed here.
+ * "." or "!" is not documented by Twilio, and is assumed here.
  */
 export function providerHandlesKeyword(body: string, optOutType?: string | null): boolean {
   if (kindFromOptOutType(optOutType)) return true;

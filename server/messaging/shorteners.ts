@@ -1,5 +1,5 @@
-// R5. Public shared shorteners are filtered by US carriers (Twilio error 30007 with no recourse); see
-// ../shared/reference/twilio.md §6 for where this list comes from.
+// No message may carry a link on a public shared shortener: US carriers filter them (Twilio error 30007, with no
+// recourse). The list follows Twilio's messaging policy and public lists of shortener domains.
 export const PUBLIC_SHORTENERS: readonly string[] = [
   'bit.ly', 'bitly.com', 'bit.do', 'tinyurl.com', 'tiny.cc', 'goo.gl', 'ow.ly', 'ht.ly', 'is.gd', 'v.gd', 't.co',
   'buff.ly', 'rebrand.ly', 'rb.gy', 'cutt.ly', 'shorturl.at', 't.ly', 'x.co', 's.id', 'lnkd.in', 'shorte.st',

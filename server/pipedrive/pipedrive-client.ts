@@ -50,7 +50,7 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
     return currentToken;
   };
   const v2 = new Configuration({ accessToken, basePath: `${apiDomain}/api/v2` });
-  // v1 calls need their own basePath: the v2 one would send them to /api/v2/… (pipedrive.md §1.2).
+  // v1 calls need their own basePath: the v2 one would send them to /api/v2/…, which has no such routes.
   const v1 = new V1Configuration({ accessToken, basePath: `${apiDomain}/api/v1` });
   const persons = new PersonsApi(v2);
   const deals = new DealsApi(v2);

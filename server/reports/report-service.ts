@@ -19,7 +19,7 @@ const zero = (): ReportCounters => ({
 });
 
 /**
- * Reports (SPEC §1): per automation, what happened to the messages created in a period. Counted from the outbox
+ * Reports: per automation, what happened to the messages created in a period. Counted from the outbox
  * itself, so a report always agrees with the panel and with what was actually sent; a message is counted once, in
  * the period it was created, whatever happened to it later.
  */

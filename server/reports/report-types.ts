@@ -12,7 +12,7 @@ export type ReportCounters = {
   delivered: number;
   /** Refused by Twilio when sent, or reported undelivered / failed afterwards. */
   failed: number;
-  /** Not sent by a rule (SPEC §2), including queued messages cancelled by an opt-out. */
+  /** Not sent because a messaging rule forbade it (no consent, too long, frequency cap…), including queued messages cancelled by an opt-out. */
   skipped: number;
   skippedByReason: Record<string, number>;
   /** Messages answered with at least one reply that is not a keyword (STOP, START, HELP …). */

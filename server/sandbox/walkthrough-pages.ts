@@ -1,6 +1,6 @@
 /**
  * Pages of the sandbox walk-through. Scripts are served as files (the CSP allows no inline script). `host.js`
- * speaks Pipedrive's App Extensions SDK protocol (pipedrive.md §6.3): it answers each command once on the
+ * speaks the wire protocol of Pipedrive's App Extensions SDK (postMessage with a transferred MessagePort): it answers each command once on the
  * MessagePort the iframe transferred, keeps listener ports to push events, and ignores tracking messages.
  */
 

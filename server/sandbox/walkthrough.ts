@@ -15,7 +15,7 @@ const moveBody = z.object({ dealId: z.number().int().positive(), stageId: z.numb
 const replyBody = z.object({ from: z.string().regex(/^\+[1-9]\d{1,14}$/), body: z.string().min(1).max(1600) });
 
 /**
- * The sandbox walk-through (SPEC §4), mounted only in sandbox mode: a page standing in for Pipedrive's deal view
+ * The sandbox walk-through, mounted only in sandbox mode (no real Pipedrive or Twilio account needed): a page standing in for Pipedrive's deal view
  * (the real panel in an iframe, driven over the real SDK message protocol), the emulated pipeline, and a simulated
  * phone. Everything it shows goes through the app's real routes, webhooks and the real SDKs.
  */

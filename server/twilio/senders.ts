@@ -48,7 +48,7 @@ export function defaultSender(twilio: TwilioConfig | null): Sender | null {
 
 /**
  * The app's senders: the default account from the environment (shared by every company without its own) and the
- * accounts companies bring (SPEC §3), whose auth tokens are stored sealed and opened only when used.
+ * accounts companies bring on the settings page, whose auth tokens are stored sealed and opened only when used.
  */
 export function createSenderDirectory(deps: { twilio: TwilioConfig | null; secrets: SecretBox; database: Database; logger?: Logger }): SenderDirectory {
   const shared = defaultSender(deps.twilio);

@@ -6,7 +6,7 @@ import type { ProviderMessage, SmsAccount, SmsPort } from './sms-port.js';
 type RequestOptions = Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0];
 
 /**
- * The SDK cannot be pointed at another origin by option or environment (twilio.md §1.2), so a RequestClient that
+ * The SDK cannot be pointed at another origin by option or environment (it builds every URL from fixed Twilio hosts), so a RequestClient that
  * rewrites only scheme, host and port sends every call to `apiUrl` and keeps the rest of the SDK real.
  */
 class OriginRequestClient extends twilio.RequestClient {
@@ -141,7 +141,8 @@ function toMessage(m: {
   };
 }
 
-/** Both RestException and the RFC 9457 TwilioServiceException carry a numeric status and code (twilio.md §1.3). */
+/** Both RestException and the RFC 9457 TwilioServiceException carry a numeric status and code, and
+ * the latter is not exported by the SDK, so the two fields' types are what identify a Twilio API error. */
 function translate(error: unknown): SmsProviderError {
   if (error instanceof SmsProviderError) return error;
   const e = error as { status?: unknown; code?: unknown; message?: unknown; detail?: unknown };

@@ -68,7 +68,7 @@ export type SdkHostPage = {
 
 /**
  * Opens an iframe page of the app (e.g. `/settings`) the way Pipedrive does: inside a host page on the app's origin
- * (the app lets `'self'` frame it in tests) that answers the App Extensions SDK protocol (pipedrive.md §6.3) on the
+ * (the app lets `'self'` frame it in tests) that answers the App Extensions SDK's postMessage protocol on the
  * MessagePort each command transfers. Unlike the sandbox host (fixed to the deal panel, always "OK"), the tokens and
  * the confirmation answers come from the test: `token` is asked for the URL token and for every GET_SIGNED_TOKEN.
  */

@@ -46,7 +46,7 @@ function v2(oauth: OAuth2Configuration): Configuration {
 }
 
 function v1(oauth: OAuth2Configuration): V1Configuration {
-  // The SDK's v1 classes need a v1 base path of their own (pipedrive.md §1.2).
+  // The SDK's v1 classes need a v1 base path of their own: the v2 one would send them to /api/v2/….
   return new V1Configuration({ accessToken: () => oauth.getAccessToken(), basePath: oauth.basePath.replace(/\/api\/v2$/, '/api/v1') });
 }
 
@@ -118,7 +118,7 @@ describe('OAuth', () => {
   it('counts every refresh, so a double refresh by concurrent callers is visible', async () => {
     const oauth = await install();
     const refreshToken = emu.tokens[0]?.refreshToken ?? '';
-    // The bare SDK has no refresh lock (pipedrive.md §0.3): three concurrent refreshes are three grants.
+    // The bare SDK has no refresh lock: three concurrent refreshes are three grants.
     await Promise.all([oauth.tokenRefresh(), oauth.tokenRefresh(), oauth.tokenRefresh()]);
     expect(emu.refreshCount(refreshToken)).toBe(3);
     expect(emu.refreshCount()).toBe(3);

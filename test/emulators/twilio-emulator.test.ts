@@ -1,5 +1,5 @@
 // The Twilio emulator driven by the real `twilio` SDK (through a RequestClient that only rewrites the origin,
-// twilio.md §1.4), and its callbacks checked with the SDK's own signature validation.
+// the one way to point it elsewhere), and its callbacks checked with the SDK's own signature validation.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import twilio from 'twilio';
 import type TwilioRequestClient from 'twilio/lib/base/RequestClient.js';

@@ -40,7 +40,7 @@ describe('automations API authentication', () => {
 });
 
 describe('automations CRUD', () => {
-  it('creates, lists, reads, updates and deletes, in the SPEC shape', async () => {
+  it('creates, lists, reads, updates and deletes, in the shape the settings page relies on', async () => {
     const created = await api()
       .post('/api/automations')
       .set('authorization', `Bearer ${token}`)
@@ -168,7 +168,7 @@ describe('template validation at save time', () => {
 });
 
 describe('template preview', () => {
-  it('answers the SPEC example exactly', async () => {
+  it('previews a template with a sample exactly: final text, encoding, segments and problems', async () => {
     const res = await api()
       .post('/api/templates/preview')
       .set('authorization', `Bearer ${token}`)

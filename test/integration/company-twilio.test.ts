@@ -6,7 +6,7 @@ import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 import { sealedPlaces } from '../../server/security/crypto.js';
 
 /**
- * A company that brings its own Twilio account (SPEC §1, §3): connected on the settings page, verified with Twilio
+ * A company that brings its own Twilio account instead of the app's shared one: connected on the settings page, verified with Twilio
  * before it is stored, used for that company's texts, and recognised on its replies and status callbacks.
  */
 let rig: Rig;

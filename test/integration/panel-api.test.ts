@@ -27,7 +27,7 @@ describe('GET /api/panel/deals/:dealId', () => {
     expect((await get(person('Ann').dealId, await rig.jwt(undefined, { expiresIn: '-10s' }))).status).toBe(401);
   });
 
-  it('answers in the SPEC shape: the person, the phone as stored and as dialled, consent and messages newest first', async () => {
+  it('answers with the person, the phone as stored and as dialled, consent and messages newest first', async () => {
     await rig.pd.moveDealToStage(person('Ann').dealId, rig.demo.stages.quoteSent);
     await rig.drain();
     const sid = rig.tw.messagesTo('+14155552671')[0]!.sid;

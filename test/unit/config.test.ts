@@ -19,7 +19,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('loadConfig', () => {
-  it('runs the sandbox with SPEC defaults when nothing is configured', () => {
+  it('runs the sandbox with the default settings when nothing is configured', () => {
     const c = loadConfig({});
     expect(c.mode).toBe('sandbox');
     expect(c.port).toBe(3000);

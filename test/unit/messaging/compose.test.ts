@@ -28,7 +28,7 @@ const CLAUSE_COST = STOP_CLAUSE.length + 1;
 
 describe('composeMessage: sendable messages', () => {
   it.each<[string, string, MergeContext, number, string]>([
-    ['SPEC §3 example', 'Hi {{person.first_name|there}}, your quote is ready.', ann, 1, `Hi Ann, your quote is ready.\n${STOP_CLAUSE}`],
+    ['quote-ready greeting', 'Hi {{person.first_name|there}}, your quote is ready.', ann, 1, `Hi Ann, your quote is ready.\n${STOP_CLAUSE}`],
     ['fallback used', 'Hi {{person.first_name|there}}!', {}, 1, `Hi there!\n${STOP_CLAUSE}`],
     ['STOP already present', 'Hi Ann. Text STOP to end.', {}, 1, 'Hi Ann. Text STOP to end.'],
     ['look-alikes replaced before measuring', 'It\u2019s ready \u2014 {{deal.title}}\u2026', ann, 1, `It's ready - Roof repair...\n${STOP_CLAUSE}`],
@@ -99,8 +99,8 @@ describe('validateTemplate (save time)', () => {
   });
 });
 
-describe('previewTemplate (SPEC §3 shape)', () => {
-  it('answers exactly the SPEC example', () => {
+describe('previewTemplate', () => {
+  it('previews the quote-ready greeting for Ann exactly', () => {
     expect(previewTemplate('Hi {{person.first_name}}, your quote is ready.', { person: { first_name: 'Ann' } }, one)).toEqual({
       body: 'Hi Ann, your quote is ready.\nReply STOP to opt out',
       encoding: 'GSM-7',

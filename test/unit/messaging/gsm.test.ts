@@ -26,7 +26,7 @@ describe('GSM-7 tables', () => {
     expect(gsm7Septets(char)).toBe(2);
   });
 
-  // twilio.md §5: these look Latin but are not in the table.
+  // These look Latin but are not in the GSM-7 table (3GPP TS 23.038).
   it.each(['ç', 'á', 'í', 'ó', 'ú', 'â', 'ê', '\u00a0', '`', '\t', 'Ж', '😀', '\u2019', '\u201C', '\u2013', '\u2026'])(
     '%j is not GSM-7',
     (char) => {

@@ -30,7 +30,8 @@ describe('classifyInbound without OptOutType', () => {
     ['Can you stop texting me', 'possible_opt_out'],
     ['stopwatch', 'none'],
     ['Thanks!', 'none'],
-    // the rest of R7/R9/R10 and the normalisation of twilio.md §4.3
+    // the other opt-out, opt-in and help keywords, and the normalisation (NFKC, trimmed, inner
+    // whitespace collapsed, a trailing . or ! dropped, any case)
     ['cancel', 'opt_out'],
     ['End', 'opt_out'],
     ['QUIT', 'opt_out'],
@@ -154,7 +155,7 @@ describe('keyword texts', () => {
     expect(defaultHelpText(name)).toBe(expected);
   });
 
-  it('normalises as twilio.md §4.3 describes', () => {
+  it('normalises: trimmed, inner whitespace collapsed, trailing . and ! dropped, upper case', () => {
     expect(normaliseKeyword('  stop \t all !. ')).toBe('STOP ALL');
     expect(looksLikeOptOut('stopwatch')).toBe(false);
   });

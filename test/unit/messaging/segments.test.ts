@@ -8,7 +8,8 @@ const rep = (s: string, n: number): string => s.repeat(n);
 
 type Vector = [label: string, text: string, encoding: Encoding, segments: number, characters: number];
 
-// Issue 3 vectors and the table of ../shared/reference/twilio.md §5.
+// Vectors for the segment rules: 160 GSM-7 characters (extension characters count 2) or 70 UCS-2 units in one
+// segment, 153 / 67 per segment when concatenated.
 const VECTORS: Vector[] = [
   ['"a"x160', a(160), 'GSM-7', 1, 160],
   ['"a"x161', a(161), 'GSM-7', 2, 161],
@@ -58,7 +59,7 @@ const VECTORS: Vector[] = [
   ['"😀"x36 (72 units)', rep('😀', 36), 'UCS-2', 2, 72],
 ];
 
-describe('measureText: issue 3 and twilio.md §5 vectors', () => {
+describe('measureText: GSM-7 and UCS-2 segment vectors', () => {
   it.each(VECTORS)('%s', (_label, text, encoding, segments, characters) => {
     expect(measureText(text)).toEqual({ encoding, segments, characters });
   });

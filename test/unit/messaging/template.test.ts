@@ -74,7 +74,7 @@ describe('findUnknownFields', () => {
     expect(findUnknownFields(template)).toEqual(expected);
   });
 
-  it('lists exactly the SPEC merge fields', () => {
+  it('lists exactly the merge fields templates may use', () => {
     expect([...MERGE_FIELDS]).toEqual([
       'person.first_name',
       'person.last_name',
