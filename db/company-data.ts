@@ -4,7 +4,7 @@ import type { Schema } from './schema.js';
 /**
  * Every table that holds a company's data, in deletion order (children first). When the company's last user
  * uninstalls, all of them are emptied for that company. `consent_events` is deliberately absent: the opt-out
- * history must survive so that R8 keeps being honoured if the company ever reinstalls.
+ * history must survive so that an opted-out number stays blocked if the company ever reinstalls.
  * A new company-scoped table must be added here (the uninstall test checks every table but consent_events).
  */
 export const COMPANY_TABLES = [

@@ -40,8 +40,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('installations_pk', ['company_id', 'user_id'])
     .execute();
 
-  // Append-only: every opt-out and opt-in ever recorded, kept after uninstall so R8 is honoured forever.
-  // Deliberately no foreign key to companies: these rows outlive the company's other data.
+  // Append-only: every opt-out and opt-in ever recorded, kept after uninstall so an opted-out number is never texted
+  // again. Deliberately no foreign key to companies: these rows outlive the company's other data.
   await db.schema
     .createTable('consent_events')
     .addColumn('id', 'text', (c) => c.primaryKey())

@@ -8,7 +8,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('inbound_messages')
     .addColumn('id', 'text', (c) => c.primaryKey())
-    // Null when no company could be told apart (a stranger texting a shared sender): kept, never dropped (R11).
+    // Null when no company could be told apart (a stranger texting a shared sender): kept, never dropped.
     .addColumn('company_id', 'text', (c) => c.references('companies.id').onDelete('cascade'))
     // Twilio's MessageSid: its retries carry the same one.
     .addColumn('provider_sid', 'text', (c) => c.notNull().unique())

@@ -8,11 +8,12 @@ export { SEND_RATE_MAX, SEND_RATE_MIN } from './send-rate.js';
  * always parses; unknown keys are dropped.
  */
 const fields = {
-  /** R4: the maximum number of segments one message may take (1 = the classic 160-character limit). */
+  /** The maximum number of segments one message may take (1 = the classic 160-character limit). */
   maxSegments: z.number().int().min(1).max(10),
-  /** R8/R10: who answers STOP/START/HELP: Twilio (`provider`) or the app (`app`, for senders without Twilio's filter). */
+  /** Who answers STOP/START/HELP (a contact must never get the reply twice): Twilio (`provider`) or the app (`app`, for
+   * senders without Twilio's filter). */
   keywordReplies: z.enum(['provider', 'app']),
-  /** R10: the HELP answer; null means the default text with the company name. */
+  /** The HELP answer, sent where Twilio does not answer HELP; null means the default text with the company name. */
   helpText: z.string().trim().min(1).max(320).nullable(),
   /**
    * Messages per second on the company's own Twilio sender (a US long code does 1). The app's shared sender is paced

@@ -7,7 +7,8 @@ type ConsentFieldConfig = {
   consent_opted_out_option: string | null;
 };
 
-/** Reads the person's "SMS consent" field (R1). Anything but the exact "Granted" option is not consent. */
+/** Reads the person's "SMS consent" field: only persons who granted consent are texted. Anything but the exact
+ * "Granted" option is not consent. */
 export function consentFromPerson(person: CrmPerson, company: ConsentFieldConfig): Consent {
   if (!company.consent_field_key) return 'none';
   const value = person.customFields[company.consent_field_key];

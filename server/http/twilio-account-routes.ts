@@ -30,9 +30,10 @@ const ownAccountBody = z
   });
 
 /**
- * A company's own Twilio account, used instead of the app's shared default one: admins connect one on the settings page; its texts then go out
- * through it, its replies and status callbacks are checked with its auth token, and the auth token is stored
- * sealed. Before anything is stored, Twilio is asked whether the credentials work and the sender is theirs.
+ * A company's own Twilio account, used instead of the app's shared default one: admins connect one on the settings
+ * page; its texts then go out through it, its replies and status callbacks are checked with its auth token, and the
+ * auth token is stored sealed. Before anything is stored, Twilio is asked whether the credentials work and the sender
+ * is theirs.
  */
 export function createTwilioAccountRouter(ctx: AppContext, auth: CallerAuth): Router {
   const router = Router();
@@ -42,7 +43,7 @@ export function createTwilioAccountRouter(ctx: AppContext, auth: CallerAuth): Ro
   const admin = auth.installingAdmin(ONLY_ADMINS);
 
   /**
-   * A reply is attributed to the company that owns the number it arrived on (R11): a number shared with another
+   * A reply is attributed to the company that owns the number it arrived on: a number shared with another
    * company, or the app's own shared number, would hand one company's replies to the other.
    */
   async function refuseTakenSender(companyId: string, accountSid: string, address: { from?: string; messagingServiceSid?: string }) {

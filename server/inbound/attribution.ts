@@ -18,10 +18,10 @@ export type Attribution = {
 const NOBODY: Attribution = { how: 'none', companyId: null, dealId: null, personId: null, replyToMessageId: null };
 
 /**
- * R11: a company's own sender belongs to that company. On the shared sender the company is the one that last texted
- * the number through it. Deal and person come from the latest message sent to the number on that sender. A number
- * nobody texted belongs to the sender's only company when there is one; with several, guessing would show one
- * company's contact to another, so the text stays unattributed.
+ * Which company a reply belongs to: a company's own sender belongs to that company. On the shared sender the company is
+ * the one that last texted the number through it. Deal and person come from the latest message sent to the number on
+ * that sender. A number nobody texted belongs to the sender's only company when there is one; with several, guessing
+ * would show one company's contact to another, so the text stays unattributed.
  */
 export async function attributeInbound(db: Kysely<Schema>, received: ReceivingSender | null, fromE164: string | null): Promise<Attribution> {
   if (!received || !fromE164) return NOBODY;

@@ -108,7 +108,7 @@ export function createInboundService(deps: InboundDeps) {
           .select(['id', 'kind', 'company_id'])
           .where('provider_sid', '=', sms.messageSid)
           .executeTakeFirstOrThrow();
-        // No reply the second time: a confirmation must never reach the contact twice (R8), and losing one in
+        // No reply the second time: a confirmation must never reach the contact twice, and losing one in
         // the rare retry after a timed-out answer is the lesser harm.
         return { id: earlier.id, duplicate: true, kind: earlier.kind, companyId: earlier.company_id, replies: [] };
       }
@@ -165,8 +165,8 @@ export function createInboundService(deps: InboundDeps) {
   }
 
   /**
-   * R8 / R9: the history row (one per company the change applies to), queued texts to the number cancelled on an
-   * opt-out, and the Pipedrive consent write for a person the conversation names. A person still to be found by
+   * An opt-out or opt-in: the history row (one per company the change applies to), queued texts to the number cancelled
+   * on an opt-out, and the Pipedrive consent write for a person the conversation names. A person still to be found by
    * phone gets the write in the reply job instead.
    */
   async function applyConsentChange(
@@ -175,7 +175,7 @@ export function createInboundService(deps: InboundDeps) {
   ): Promise<void> {
     const { attribution, phoneE164, received, at } = change;
     const sender = received.sender;
-    // A number no company can be told apart from: the sender blocks it for all of them (R8), so all of them record it.
+    // A number no company can be told apart from: the sender blocks it for all of them, so all of them record it.
     const companies = attribution.companyId ? [attribution.companyId] : await companiesOnSender(trx, received);
     for (const companyId of companies) {
       await optOuts.record(
@@ -218,7 +218,7 @@ export function createInboundService(deps: InboundDeps) {
 export type InboundService = ReturnType<typeof createInboundService>;
 
 /**
- * R8–R10: the app answers a keyword only where Twilio does not (the two-word STOP ALL, or a company whose sender
+ * The app answers a keyword only where Twilio does not (the two-word STOP ALL, or a company whose sender
  * has no Twilio keyword handling), so the contact never gets the confirmation twice.
  */
 function keywordReply(kind: InboundKind, sms: InboundSms, settings: CompanySettings, companyName: string | null): string | null {

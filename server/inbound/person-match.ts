@@ -10,7 +10,7 @@ const MAX_CANDIDATES = 10;
 /**
  * The one Pipedrive person whose default phone is this number. Pipedrive's phone search matches on the digits as
  * stored, and people store "(415) 555-2671" as often as "+1 415 555 2671", so it is asked for the national digits
- * and for the E.164 form; each hit is then confirmed on the normalised primary phone (R2, R3), because the search
+ * and for the E.164 form; each hit is then confirmed on the normalised primary phone, because the search
  * also matches fragments and secondary phones. Several confirmed persons are never guessed between.
  */
 export async function findPersonByPhone(crm: CrmPort, e164: string): Promise<PhoneMatch> {

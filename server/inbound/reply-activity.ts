@@ -16,7 +16,8 @@ export type InboundActivityInput = {
   autoReply: string | null;
 };
 
-/** R11: the subject names the person (or the number when nobody matched); the contact's text is escaped. */
+/** Every reply becomes a Pipedrive activity: the subject names the person (or the number when nobody matched); the
+ * contact's text is escaped. */
 export function describeInboundActivity(input: InboundActivityInput): { subject: string; note: string } {
   const who = input.personName?.trim() || input.from;
   const subject = {

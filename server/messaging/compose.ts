@@ -63,7 +63,7 @@ function assertMaxSegments(maxSegments: number): void {
 // otherwise make 170,000 characters to normalise, scan and segment on the shared event loop.
 const MAX_MERGED_CHARACTERS = 2 * MAX_BODY_CHARACTERS;
 
-/** The text exactly as it would be sent: merged, trimmed, look-alikes replaced (R4), STOP clause ensured (R6). */
+/** The text exactly as it would be sent: merged, trimmed, look-alikes replaced, STOP clause ensured. */
 export function finalBody(template: string, ctx: MergeContext): string {
   return ensureStopClause(normaliseLookalikes(renderTemplate(template, ctx, MAX_MERGED_CHARACTERS)).trim());
 }
@@ -153,8 +153,8 @@ export function validateTemplate(template: string, options: ComposeOptions): Tem
 }
 
 /**
- * The settings page's live counter, in the preview's stable response shape. Without a sample, merge fields render their fallback or
- * empty; with one, the sample is merged. Problem codes are listed in the order empty, unknown_field,
+ * The settings page's live counter, in the preview's stable response shape. Without a sample, merge fields render their
+ * fallback or empty; with one, the sample is merged. Problem codes are listed in the order empty, unknown_field,
  * link_shortener, too_long.
  */
 export function previewTemplate(

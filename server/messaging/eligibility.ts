@@ -14,8 +14,9 @@ export type Eligibility =
   | { ok: false; reason: 'no_consent' | 'opted_out' | 'missing_phone' | 'invalid_phone' };
 
 /**
- * R1 + R2 + R3, in that order. An opt-out (list or field) beats a "granted" field, because the list also records
- * opt-outs that have not reached Pipedrive yet; consent must be exactly "granted", never assumed.
+ * Consent (the field and the opt-out list), then the primary phone, then its E.164 form, in that order. An opt-out
+ * (list or field) beats a "granted" field, because the list also records opt-outs that have not reached Pipedrive yet;
+ * consent must be exactly "granted", never assumed.
  */
 export function checkEligibility(input: EligibilityInput): Eligibility {
   return checkResolvedEligibility({ consent: input.consent, optedOut: input.optedOut, phone: resolveDefaultPhone(input.phones) });

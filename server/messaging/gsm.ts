@@ -36,8 +36,9 @@ export function nonGsm7Characters(text: string): string[] {
 const SINGLE_QUOTE = "'";
 const DOUBLE_QUOTE = '"';
 
-// Typographic look-alikes -> GSM-7 (R4). Mostly the entries of Twilio's Smart Encoding that an office keyboard or a
-// word processor produces; accented letters are deliberately absent because replacing them changes the words.
+// Typographic look-alikes -> GSM-7, so one curly apostrophe does not halve the length limit. Mostly the entries of
+// Twilio's Smart Encoding that an office keyboard or a word processor produces; accented letters are deliberately
+// absent because replacing them changes the words.
 const LOOKALIKES: ReadonlyMap<string, string> = new Map<string, string>([
   // Single quotes, apostrophes, primes and accents used as apostrophes.
   ...[
@@ -90,8 +91,8 @@ function lookalike(char: string): string | undefined {
 }
 
 /**
- * Replaces typographic look-alikes with GSM-7 equivalents (R4). NFC first: a decomposed "é" (e + U+0301, as macOS
- * input often produces) is the GSM-7 "é" once composed, while NFC never removes an accent.
+ * Replaces typographic look-alikes with GSM-7 equivalents before measuring and sending. NFC first: a decomposed
+ * "é" (e + U+0301, as macOS input often produces) is the GSM-7 "é" once composed, while NFC never removes an accent.
  */
 export function normaliseLookalikes(text: string): string {
   let out = '';

@@ -13,7 +13,7 @@ export const PROVIDER_KEYWORDS: readonly string[] = [
   'INFO',
 ];
 
-/** R8, exactly. */
+/** The opt-out confirmation, word for word as Twilio sends it (the app sends it only where Twilio does not). */
 export const OPT_OUT_CONFIRMATION =
   'You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.';
 
@@ -21,7 +21,7 @@ export const OPT_OUT_CONFIRMATION =
 export const OPT_IN_CONFIRMATION =
   'You have successfully been re-subscribed to messages from this number. Reply HELP for help. Reply STOP to unsubscribe. Msg&Data Rates May Apply.';
 
-/** R10. A blank company name drops the prefix rather than sending ": reply STOP…". */
+/** The default HELP answer. A blank company name drops the prefix rather than sending ": reply STOP…". */
 export function defaultHelpText(companyName: string | null | undefined): string {
   const name = (companyName ?? '').trim();
   const text = 'reply STOP to opt out, START to opt back in. Msg&data rates may apply.';
@@ -68,9 +68,10 @@ function kindFromOptOutType(optOutType: string | null | undefined): InboundKind 
 }
 
 /**
- * R7/R9/R10. Twilio's `OptOutType` (STOP, START, HELP) is its own classification and wins when present, including
- * keywords an account added in Advanced Opt-Out. Otherwise the whole normalised body must be a keyword; a longer
- * message that reads like an opt-out request is `possible_opt_out` for a person to review (see looksLikeOptOut).
+ * Opt-out, opt-in and HELP keywords. Twilio's `OptOutType` (STOP, START, HELP) is its own classification and wins when
+ * present, including keywords an account added in Advanced Opt-Out. Otherwise the whole normalised body must be a
+ * keyword; a longer message that reads like an opt-out request is `possible_opt_out` for a person to review (see
+ * looksLikeOptOut).
  */
 export function classifyInbound(body: string, optOutType?: string | null): InboundKind {
   const fromProvider = kindFromOptOutType(optOutType);
@@ -84,8 +85,8 @@ export function classifyInbound(body: string, optOutType?: string | null): Inbou
 
 /**
  * True when Twilio itself answers (and, for opt-outs, blocks) this message, so the app must not send its own
- * confirmation too (R8). Uses the same normalisation as classifyInbound; whether Twilio also forgives a trailing
- * "." or "!" is not documented by Twilio, and is assumed here.
+ * confirmation too (a contact never gets it twice). Uses the same normalisation as classifyInbound; whether Twilio also
+ * forgives a trailing "." or "!" is not documented by Twilio, and is assumed here.
  */
 export function providerHandlesKeyword(body: string, optOutType?: string | null): boolean {
   if (kindFromOptOutType(optOutType)) return true;

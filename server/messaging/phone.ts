@@ -17,8 +17,9 @@ function hasValue(entry: PhoneEntry): entry is PhoneEntry & { value: string } {
 }
 
 /**
- * R2: the value of the entry marked primary, else of the first entry; entries without a value are passed over
- * (Pipedrive keeps `[{ value: "", primary: true }]` on persons that never had a phone). Returns the value as stored.
+ * Only the default phone is used: the value of the entry marked primary, else of the first entry; entries without a
+ * value are passed over (Pipedrive keeps `[{ value: "", primary: true }]` on persons that never had a phone). Returns
+ * the value as stored.
  */
 export function pickPrimaryPhone(phones: readonly PhoneEntry[] | null | undefined): string | null {
   if (!Array.isArray(phones)) return null;
@@ -30,10 +31,10 @@ export function pickPrimaryPhone(phones: readonly PhoneEntry[] | null | undefine
 }
 
 /**
- * R3: "+…" is international; anything else is read as dialled in the US (10 digits, or 11 starting with 1; "011…"
- * works as the US international prefix). The whole value must be a number (no "call me at …"). An extension is
- * dropped, since E.164 has none. A number without a country (+800 freephone and other non-geographic codes) cannot
- * receive SMS and is invalid.
+ * Normalisation to E.164 (the stored value is never rewritten): "+…" is international; anything else is read as dialled
+ * in the US (10 digits, or 11 starting with 1; "011…" works as the US international prefix). The whole value must be a
+ * number (no "call me at …"). An extension is dropped, since E.164 has none. A number without a country (+800 freephone
+ * and other non-geographic codes) cannot receive SMS and is invalid.
  */
 export function normalisePhone(raw: string | null | undefined): NormalisedPhone {
   if (typeof raw !== 'string' || raw.trim() === '') return { ok: false, reason: 'missing_phone' };
@@ -42,7 +43,7 @@ export function normalisePhone(raw: string | null | undefined): NormalisedPhone 
   return { ok: true, e164: parsed.number, country: parsed.country };
 }
 
-/** R2 + R3: the default phone of a Pipedrive person, normalised, with the stored value untouched as `raw`. */
+/** The default phone of a Pipedrive person, normalised, with the stored value untouched as `raw`. */
 export function resolveDefaultPhone(phones: readonly PhoneEntry[] | null | undefined): ResolvedPhone {
   const raw = pickPrimaryPhone(phones);
   if (raw === null) return { ok: false, reason: 'missing_phone' };

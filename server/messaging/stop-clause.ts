@@ -9,8 +9,9 @@ export function hasStopWord(text: string): boolean {
 }
 
 /**
- * R6: `text` unchanged when it already names STOP; otherwise the clause on a new line. Trailing whitespace is
- * dropped before appending so a template ending in a newline does not spend a character on an empty line.
+ * Every message says how to opt out: `text` unchanged when it already names STOP; otherwise the clause on a new line.
+ * Trailing whitespace is dropped before appending so a template ending in a newline does not spend a character on an
+ * empty line.
  */
 export function ensureStopClause(text: string): string {
   if (hasStopWord(text)) return text;

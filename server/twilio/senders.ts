@@ -10,7 +10,8 @@ export type Sender = {
   account: SmsAccount;
   from: string | null;
   messagingServiceSid: string | null;
-  /** The identity an opt-out is recorded against (R8: Twilio blocks per sender). */
+  /** The identity an opt-out is recorded against (Twilio blocks an opted-out number per sender,
+   * so an opt-out on a shared sender applies to every company on it). */
   key: string;
   /** True when several companies send through it (the app's default account). */
   shared: boolean;
@@ -19,7 +20,8 @@ export type Sender = {
 /** Where an inbound text (or a status callback) arrived: the account Twilio names and the receiving address. */
 export type InboundAddress = { accountSid: string; to: string; messagingServiceSid: string | null };
 
-/** The sender a text arrived on; `ownerCompanyId` is set when it is one company's own (R11: that company owns it). */
+/** The sender a text arrived on; `ownerCompanyId` is set when it is one company's own (then its replies belong to that
+ * company). */
 export type ReceivingSender = { sender: Sender; ownerCompanyId: string | null };
 
 export type SenderDirectory = {

@@ -86,7 +86,7 @@ describe('a deal entering a stage', () => {
       segments: 1,
       encoding: 'GSM-7',
     });
-    // The stored Pipedrive value is never rewritten (R3).
+    // The stored Pipedrive value is never rewritten.
     expect(rig.pd.person(ann().id)!.phones[0]!.value).toBe('(415) 555-2671');
   });
 
@@ -298,7 +298,7 @@ describe('the send-time checks', () => {
     expect((await rows()).map((r) => r.skip_reason)).toEqual(['opted_out', 'opted_out']);
   });
 
-  it('applies an opt-out on the shared sender to every company texting through it (R8)', async () => {
+  it('applies an opt-out on the shared sender to every company texting through it', async () => {
     await automation();
     await rig.ctx.optOuts.record({ companyId: '2002', phoneE164: '+14155552671', sender: FROM_NUMBER, action: 'opt_out', source: 'inbound_keyword', message: 'STOP' });
     await moveToQuoteSent(ann().dealId);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION } from '../../server/messaging/index.js';
 import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
-// STOP / START / HELP (R7–R10) end to end: the simulated phone applies Twilio's own keyword handling, then posts
+// STOP / START / HELP keywords end to end: the simulated phone applies Twilio's own keyword handling, then posts
 // the signed webhook; consent and activities are checked in the Pipedrive emulator, sends in the Twilio one.
 
 let rig: Rig;

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
 
-// Replies (R11): every inbound text is stored and logged once as a Pipedrive activity, through signed webhooks
+// Replies: every inbound text is stored and logged once as a Pipedrive activity, through signed webhooks
 // from the Twilio emulator and the real SDKs against both emulators.
 
 let rig: Rig;

@@ -205,7 +205,7 @@ describe('composeMessage properties (seeded)', () => {
     );
   });
 
-  it('a text without STOP gets exactly the R6 clause on a new line', () => {
+  it('a text without STOP gets exactly "Reply STOP to opt out" on a new line', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (text) => {
         const template = text.replace(/[{}]/g, '');

@@ -3,7 +3,7 @@ import { checkEligibility, type Eligibility, type EligibilityInput } from '../..
 
 const good = [{ value: '(415) 555-2671', primary: true }];
 
-describe('checkEligibility (R1 + R2 + R3)', () => {
+describe('checkEligibility: consent, then the primary phone, then its E.164 form', () => {
   it.each<[string, EligibilityInput, Eligibility]>([
     ['granted with a valid phone', { consent: 'granted', optedOut: false, phones: good }, { ok: true, e164: '+14155552671', raw: '(415) 555-2671' }],
     ['no consent recorded', { consent: 'none', optedOut: false, phones: good }, { ok: false, reason: 'no_consent' }],

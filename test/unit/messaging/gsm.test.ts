@@ -46,7 +46,7 @@ describe('GSM-7 tables', () => {
   });
 });
 
-describe('normaliseLookalikes (R4)', () => {
+describe('normaliseLookalikes to GSM-7', () => {
   it.each([
     ['It\u2019s here', "It's here"],
     ['\u2018single\u2019', "'single'"],

@@ -140,7 +140,7 @@ describe('providerHandlesKeyword', () => {
 });
 
 describe('keyword texts', () => {
-  it('has the exact R8 confirmation', () => {
+  it('has the exact opt-out confirmation Twilio sends', () => {
     expect(OPT_OUT_CONFIRMATION).toBe(
       'You have successfully been unsubscribed. You will not receive any more messages from this number. Reply START to resubscribe.',
     );

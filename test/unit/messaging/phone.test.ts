@@ -6,7 +6,7 @@ import {
   type PhoneEntry,
 } from '../../../server/messaging/index.js';
 
-describe('normalisePhone (R3)', () => {
+describe('normalisePhone to E.164', () => {
   it.each([
     ['(415) 555-2671', '+14155552671', 'US'],
     ['1-415-555-2671', '+14155552671', 'US'],
@@ -47,7 +47,7 @@ describe('normalisePhone (R3)', () => {
   });
 });
 
-describe('pickPrimaryPhone (R2)', () => {
+describe('pickPrimaryPhone: the primary entry, else the first', () => {
   it.each<[string, PhoneEntry[] | null | undefined, string | null]>([
     ['the primary entry', [{ value: '111', primary: false }, { value: '222', primary: true }], '222'],
     ['the first when none is primary', [{ value: '111' }, { value: '222' }], '111'],
@@ -78,7 +78,7 @@ describe('pickPrimaryPhone (R2)', () => {
   });
 });
 
-describe('resolveDefaultPhone (R2 + R3)', () => {
+describe('resolveDefaultPhone: primary phone, normalised', () => {
   it('returns the E.164 form and the stored value untouched', () => {
     expect(resolveDefaultPhone([{ value: '(415) 555-2671', primary: true }])).toEqual({
       ok: true,

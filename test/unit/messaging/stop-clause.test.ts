@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ensureStopClause, hasStopWord, STOP_CLAUSE } from '../../../server/messaging/index.js';
 
-describe('hasStopWord (R6)', () => {
+describe('hasStopWord', () => {
   it.each<[string, boolean]>([
     ['Reply STOP to opt out', true],
     ['reply stop to end', true],
@@ -24,7 +24,7 @@ describe('hasStopWord (R6)', () => {
   });
 });
 
-describe('ensureStopClause (R6)', () => {
+describe('ensureStopClause: every message says how to opt out', () => {
   it.each<[string, string]>([
     ['Hi Ann', `Hi Ann\n${STOP_CLAUSE}`],
     ['Hi Ann\n', `Hi Ann\n${STOP_CLAUSE}`],
@@ -39,7 +39,7 @@ describe('ensureStopClause (R6)', () => {
     expect(ensureStopClause(text)).toBe(expected);
   });
 
-  it('is the exact R6 clause and is idempotent', () => {
+  it('is exactly "Reply STOP to opt out" and is idempotent', () => {
     expect(STOP_CLAUSE).toBe('Reply STOP to opt out');
     const once = ensureStopClause('Hello');
     expect(ensureStopClause(once)).toBe(once);
