@@ -1,5 +1,5 @@
 /**
- * The deal panel's read under a production-sized database (issue 6, item 1): `GET /api/panel/deals/:dealId` for a
+ * The deal panel's read under a production-sized database: `GET /api/panel/deals/:dealId` for a
  * deal with 1,000 messages in a database of 1,000,000, target p99 < 30 ms. `npx tsx bench/panel.ts` runs it alone
  * (results in bench/results/panel.json); `npm run bench` runs it as its last section (results in latest.json).
  *

@@ -11,7 +11,7 @@ import {
 
 describe('classifyInbound without OptOutType', () => {
   it.each<[string, InboundKind]>([
-    // issue 3 vectors
+    // whole-text keywords in any case, with spaces or a trailing . or !; longer texts are at most possible opt-outs
     ['STOP', 'opt_out'],
     [' stop ', 'opt_out'],
     ['Stop.', 'opt_out'],
