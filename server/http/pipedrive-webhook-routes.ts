@@ -1,10 +1,10 @@
 import express, { Router } from 'express';
-import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import { parseDealWebhook } from '../automations/deal-event.js';
 import { parseBasicAuth, safeEqual, SealedSecretError, sealedPlaces } from '../security/crypto.js';
 import { isForeignKeyViolation } from '../../db/database.js';
+import { createTimedAnswers } from '../timed-answers.js';
 
 /**
  * POST /webhooks/pipedrive. Pipedrive bans an endpoint that is slow or failing, so this only authenticates,
@@ -17,8 +17,7 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
   // than the rest of the request. A company uninstalled meanwhile is caught when its event is written (FK). A user
   // name of no company is remembered as unknown for as long, so a flood of it reads the database once per period; the
   // cache is bounded so a flood of made-up names cannot grow it without end.
-  const credentials = new LRUCache<string, { at: number; user: string | null; password: string | null }>({ max: 10_000 });
-  const CREDENTIALS_TTL_MS = 5_000;
+  const credentials = createTimedAnswers<{ user: string | null; password: string | null }>({ now: ctx.clock.now, ttlMs: 5_000, max: 10_000 });
 
   /** A stored password that does not open at this company's row (copied, tampered) accepts no request at all. */
   function openPassword(companyId: string, sealed: string): string | null {
@@ -31,33 +30,19 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
     }
   }
 
-  // Deliveries that arrive together for one user name share one lookup.
-  const lookups = new Map<string, Promise<{ at: number; user: string | null; password: string | null }>>();
-
+  /** Deliveries that arrive together for one user name share one lookup. */
   function credentialsOf(companyId: string) {
-    const cached = credentials.get(companyId);
-    if (cached && ctx.clock.now() - cached.at < CREDENTIALS_TTL_MS) return cached;
-    let lookup = lookups.get(companyId);
-    if (!lookup) {
-      lookup = readCredentials(companyId).finally(() => lookups.delete(companyId));
-      lookups.set(companyId, lookup);
-    }
-    return lookup;
-  }
-
-  async function readCredentials(companyId: string) {
-    const company = await ctx.database.db
-      .selectFrom('companies')
-      .select(['webhook_user', 'webhook_password_sealed'])
-      .where('id', '=', companyId)
-      .executeTakeFirst();
-    const entry = {
-      at: ctx.clock.now(),
-      user: company?.webhook_user ?? null,
-      password: company?.webhook_password_sealed ? openPassword(companyId, company.webhook_password_sealed) : null,
-    };
-    credentials.set(companyId, entry);
-    return entry;
+    return credentials.get(companyId, async () => {
+      const company = await ctx.database.db
+        .selectFrom('companies')
+        .select(['webhook_user', 'webhook_password_sealed'])
+        .where('id', '=', companyId)
+        .executeTakeFirst();
+      return {
+        user: company?.webhook_user ?? null,
+        password: company?.webhook_password_sealed ? openPassword(companyId, company.webhook_password_sealed) : null,
+      };
+    });
   }
 
   const authenticate: express.RequestHandler = async (req, res, next) => {
@@ -87,7 +72,7 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
       result = await ctx.dealEvents.record(event, ctx.clock.now());
     } catch (error) {
       if (!isForeignKeyViolation(error)) throw error;
-      credentials.delete(companyId);
+      credentials.forget(companyId);
       throw new UnauthorizedError('the company has uninstalled the app');
     }
     if (result.queued > 0) ctx.outbox.wake();

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { createTimedAnswers } from '../timed-answers.js';
 import type { CrmPort } from '../pipedrive/crm-port.js';
 
 /** Who is asking, and the Pipedrive port their request is served with. */
@@ -16,28 +16,15 @@ export type Viewer = {
  * failure to ask is never remembered: it propagates (PipedriveApiError, a 502) rather than letting anyone in.
  */
 export function createDealAccess(deps: { now: () => number; ttlMs?: number; maxEntries?: number }) {
-  const ttlMs = deps.ttlMs ?? 60_000;
-  const answers = new LRUCache<string, { askedAt: number; allowed: boolean }>({ max: deps.maxEntries ?? 10_000 });
-  const asking = new Map<string, Promise<boolean>>();
+  const answers = createTimedAnswers<boolean>({ now: deps.now, ttlMs: deps.ttlMs ?? 60_000, max: deps.maxEntries ?? 10_000 });
 
   return {
     async mayRead(viewer: Viewer, companyId: string, dealId: number): Promise<boolean> {
       if (viewer.asCaller) return true;
-      const key = `${companyId}:${dealId}:${viewer.userId}`;
-      const known = answers.get(key);
-      if (known && deps.now() - known.askedAt < ttlMs) return known.allowed;
-      const pending = asking.get(key);
-      if (pending) return pending;
-      const ask = (async () => {
-        // The answer's age counts from the question: Pipedrive may change its mind while we wait.
-        const askedAt = deps.now();
+      return answers.get(`${companyId}:${dealId}:${viewer.userId}`, async () => {
         const permitted = await viewer.crm.getDealPermittedUsers(dealId);
-        const allowed = permitted !== null && permitted.includes(Number(viewer.userId));
-        answers.set(key, { askedAt, allowed });
-        return allowed;
-      })().finally(() => asking.delete(key));
-      asking.set(key, ask);
-      return ask;
+        return permitted !== null && permitted.includes(Number(viewer.userId));
+      });
     },
   };
 }

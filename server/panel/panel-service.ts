@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Database } from '../../db/database.js';
 import type { OutboundMessage } from '../../db/schema.js';
 import type { CompanyProfile } from '../companies/company-store.js';
@@ -12,6 +11,7 @@ import type { SenderDirectory } from '../twilio/senders.js';
 import type { InboundStore, PanelInbound } from '../inbound/inbound-store.js';
 import { enqueuePanelMessage } from '../outbox/outbox-store.js';
 import { createDealAccess, type Viewer } from './deal-access.js';
+import { createTimedAnswers } from '../timed-answers.js';
 
 export type PanelMessage =
   | {
@@ -116,33 +116,22 @@ export function createPanelService(deps: {
   const { db } = deps.database;
   const cacheMs = deps.cacheMs ?? 10_000;
   const access = createDealAccess({ now: deps.now, ...(deps.permissionTtlMs ? { ttlMs: deps.permissionTtlMs } : {}) });
-  const cache = new LRUCache<string, { at: number; deal: CrmDeal; person: CrmPerson | null }>({ max: 5_000 });
-
-  const inflight = new Map<string, Promise<{ at: number; deal: CrmDeal; person: CrmPerson | null } | null>>();
+  // A deal not found is not kept: it may be created (or made visible) a moment later.
+  const reads = createTimedAnswers<{ deal: CrmDeal; person: CrmPerson | null } | null>({ now: deps.now, ttlMs: cacheMs, max: 5_000, keep: (read) => read !== null });
 
   async function load(viewer: Viewer, companyId: string, dealId: number, fresh = false) {
     if (!(await access.mayRead(viewer, companyId, dealId))) return null;
-    // Per user: a read made with one user's own token shows what that user may see, never what another may.
-    const key = `${companyId}:${viewer.userId}:${dealId}`;
-    const hit = cache.get(key);
-    if (!fresh && hit && deps.now() - hit.at < cacheMs) return hit;
-    // Panels opened together (or an expired entry under load) share one Pipedrive read.
-    const pending = inflight.get(key);
-    if (pending && !fresh) return pending;
-    const reading = (async () => {
-      const { crm } = viewer;
-      const deal = await crm.getDeal(dealId);
-      if (!deal) {
-        cache.delete(key);
-        return null;
-      }
-      const person = deal.personId ? await crm.getPerson(deal.personId) : null;
-      const entry = { at: deps.now(), deal, person };
-      cache.set(key, entry);
-      return entry;
-    })().finally(() => inflight.delete(key));
-    inflight.set(key, reading);
-    return reading;
+    // Per user: a read made with one user's own token shows what that user may see, never what another may. Panels
+    // opened together (or an expired entry under load) share one Pipedrive read.
+    return reads.get(
+      `${companyId}:${viewer.userId}:${dealId}`,
+      async () => {
+        const deal = await viewer.crm.getDeal(dealId);
+        if (!deal) return null;
+        return { deal, person: deal.personId ? await viewer.crm.getPerson(deal.personId) : null };
+      },
+      { fresh },
+    );
   }
 
   async function consentOf(company: CompanyProfile, person: CrmPerson | null) {

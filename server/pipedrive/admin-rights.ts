@@ -1,7 +1,7 @@
-import { LRUCache } from 'lru-cache';
 import { InstallationRevokedError, PipedriveApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CrmUser } from './crm-port.js';
+import { createTimedAnswers } from '../timed-answers.js';
 
 /** How long Pipedrive's word on a user's admin right is trusted: a demoted admin keeps their rights at most this long. */
 export const ADMIN_RIGHT_TTL_MS = 5 * 60_000;
@@ -23,8 +23,6 @@ export type AdminRights = {
   forget(companyId: string, userId?: string): void;
 };
 
-type Answer = { isAdmin: boolean; askedAt: number };
-
 export function createAdminRights(deps: {
   /** The installation row's own record: did this user install as an admin? */
   installedAsAdmin(companyId: string, userId: string): Promise<boolean>;
@@ -36,54 +34,33 @@ export function createAdminRights(deps: {
   /** Answers kept at once; the least recently used go first. */
   max?: number;
 }): AdminRights {
-  const ttlMs = deps.ttlMs ?? ADMIN_RIGHT_TTL_MS;
-  // Age is judged against the context clock, not lru-cache's own timer, so tests can cross the window.
-  const answers = new LRUCache<string, Answer>({ max: deps.max ?? 10_000 });
-  const asking = new Map<string, Promise<boolean>>();
-  const keyOf = (companyId: string, userId: string) => `${companyId}:${userId}`;
+  // Judged against the context clock, so tests can cross the window; one question per user at a time.
+  const answers = createTimedAnswers<boolean>({ now: deps.now, ttlMs: deps.ttlMs ?? ADMIN_RIGHT_TTL_MS, max: deps.max ?? 10_000 });
 
-  /** One question to Pipedrive per user at a time, however many writes arrive together. */
-  function ask(companyId: string, userId: string): Promise<boolean> {
-    const key = keyOf(companyId, userId);
-    const inFlight = asking.get(key);
-    if (inFlight) return inFlight;
-    const promise = (async () => {
-      const askedAt = deps.now();
-      const me = await deps.currentUser(companyId, userId);
-      // The token speaks for this user of this company; anything else is not an answer about them.
-      const isAdmin = me.isAdmin && String(me.id) === userId && String(me.companyId) === companyId;
-      answers.set(key, { isAdmin, askedAt });
-      if (!isAdmin) deps.logger.info({ companyId, userId }, 'the installing admin is no longer a Pipedrive admin');
-      return isAdmin;
-    })().finally(() => asking.delete(key));
-    asking.set(key, promise);
-    return promise;
+  async function ask(companyId: string, userId: string): Promise<boolean> {
+    const me = await deps.currentUser(companyId, userId);
+    // The token speaks for this user of this company; anything else is not an answer about them.
+    const isAdmin = me.isAdmin && String(me.id) === userId && String(me.companyId) === companyId;
+    if (!isAdmin) deps.logger.info({ companyId, userId }, 'the installing admin is no longer a Pipedrive admin');
+    return isAdmin;
   }
 
   return {
     async of(companyId, userId) {
       if (!(await deps.installedAsAdmin(companyId, userId))) return 'not-installing-admin';
-      const cached = answers.get(keyOf(companyId, userId));
       let isAdmin: boolean;
-      if (cached && deps.now() - cached.askedAt < ttlMs) {
-        isAdmin = cached.isAdmin;
-      } else {
-        try {
-          isAdmin = await ask(companyId, userId);
-        } catch (error) {
-          if (error instanceof InstallationRevokedError) return 'reinstall-needed';
-          if (error instanceof PipedriveApiError && error.status === 401) return 'reinstall-needed';
-          throw error;
-        }
+      try {
+        isAdmin = await answers.get(`${companyId}:${userId}`, () => ask(companyId, userId));
+      } catch (error) {
+        if (error instanceof InstallationRevokedError) return 'reinstall-needed';
+        if (error instanceof PipedriveApiError && error.status === 401) return 'reinstall-needed';
+        throw error;
       }
       return isAdmin ? 'admin' : 'no-longer-admin';
     },
     forget(companyId, userId) {
-      if (userId !== undefined) {
-        answers.delete(keyOf(companyId, userId));
-        return;
-      }
-      for (const key of [...answers.keys()]) if (key.startsWith(`${companyId}:`)) answers.delete(key);
+      if (userId !== undefined) answers.forget(`${companyId}:${userId}`);
+      else answers.forgetPrefix(`${companyId}:`);
     },
   };
 }
