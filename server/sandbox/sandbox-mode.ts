@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
-import { SANDBOX_DATABASE_URL, type Config, type ReadyConfig } from '../config.js';
+import type { Config, ReadyConfig } from '../config.js';
 import { createSandboxRouter } from './walkthrough.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../logger.js';
@@ -43,12 +43,11 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
 
   const ready: ReadyConfig = {
     ...config,
-    // Its own file whatever the config says: demo data and throwaway keys never land in a production database.
-    databaseUrl: SANDBOX_DATABASE_URL,
     pipedrive: { clientId: SANDBOX_CLIENT_ID, clientSecret, jwtSecret: clientSecret, oauthUrl: pipedrive.url },
     twilio: { accountSid: account.sid, authToken: account.authToken, fromNumber: from, messagingServiceSid: null, apiUrl: twilio.url },
     twilioApiUrl: twilio.url,
-    encryptionKey: config.encryptionKey ?? sandboxKey(SANDBOX_DATABASE_URL),
+    // The configuration gives sandbox mode its own database file (never data/app.db) and no key: its key is a throwaway.
+    encryptionKey: sandboxKey(config.databaseUrl),
     // The walk-through page embeds the panel from this same origin.
     frameAncestors: [...config.frameAncestors, "'self'"],
   };
