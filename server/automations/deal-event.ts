@@ -3,8 +3,8 @@ import { z } from 'zod';
 /**
  * A Pipedrive deal webhook reduced to what automations need. v2 payloads are the norm (`previous` holds only changed
  * fields); v1 payloads are accepted as a fallback shape. Recorded deliveries send the ids of `meta` as strings or
- * numbers and `timestamp` as ISO text or epoch seconds: both forms are normalised here, once, and unknown fields are
- * ignored, so a delivery Pipedrive considers valid is never refused (a refusal makes it retry and the text is lost).
+ * numbers (and `timestamp` as ISO text or epoch seconds): the ids the app uses are normalised here, once, and every
+ * field it does not use (the timestamp, the user, the entity id among them) is ignored whatever its form, so a delivery Pipedrive considers valid is never refused (a refusal makes it retry and the text is lost).
  */
 export type DealEvent = {
   /**
@@ -13,10 +13,6 @@ export type DealEvent = {
    */
   eventId: string;
   companyId: string;
-  /** Who made the change (meta.user_id), when Pipedrive says. */
-  userId: string | null;
-  /** When the change happened (ms since the epoch), when Pipedrive says it in a form we can read. */
-  occurredAt: number | null;
   entity: string;
   action: 'create' | 'change' | 'delete' | string;
   attempt: number;
@@ -40,14 +36,11 @@ export type ParseResult = { ok: true; event: DealEvent } | { ok: false; message:
 const wholeNumber = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const idLike = z.union([z.string().min(1).max(64), wholeNumber]).transform(String);
 const eventIdLike = z.union([z.string().min(1).max(100), wholeNumber]).transform(String);
-/** A field that only informs: read when it has a usable form, otherwise treated as absent rather than refused. */
-const optionalId = z.unknown().transform((v) => idLike.safeParse(v).data ?? null);
 const attemptOf = z.unknown().transform((v) => {
   const n = typeof v === 'string' && /^\d{1,3}$/.test(v) ? Number(v) : v;
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 100 ? n : 1;
 });
 const versionOf = z.union([z.string().max(16), z.number()]).transform(String).optional();
-const timestampOf = z.unknown().transform(epochMs);
 // The deal object is read field by field below; validating every key of it (z.record) costs more than the rest of
 // the request, so only its being a plain object is checked here.
 const plainObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
@@ -60,9 +53,6 @@ const v2Schema = z.object({
     action: z.string().min(1).max(32),
     entity: z.string().min(1).max(32),
     company_id: idLike,
-    user_id: optionalId.optional(),
-    entity_id: optionalId.optional(),
-    timestamp: timestampOf.optional(),
     attempt: attemptOf.optional(),
     version: versionOf,
   }),
@@ -75,7 +65,6 @@ const v1Schema = z.object({
     action: z.string().min(1).max(32),
     object: z.string().min(1).max(32),
     company_id: idLike,
-    user_id: optionalId.optional(),
     id: z.union([z.number(), z.string()]).optional(),
     webhook_id: idLike.optional(),
     timestamp_micro: z.union([z.number(), z.string()]).optional(),
@@ -95,8 +84,6 @@ export function parseDealWebhook(body: unknown): ParseResult {
     return ok({
       eventId: meta.id,
       companyId: meta.company_id,
-      userId: meta.user_id ?? null,
-      occurredAt: meta.timestamp ?? null,
       entity: meta.entity,
       action: meta.action,
       attempt: meta.attempt ?? 1,
@@ -115,8 +102,6 @@ export function parseDealWebhook(body: unknown): ParseResult {
       // v1 has no event id; webhook + object + id + time identify one delivery across its retries.
       eventId: `v1:${meta.webhook_id ?? ''}:${meta.object}:${String(meta.id ?? current?.id ?? '')}:${String(stamp)}`,
       companyId: meta.company_id,
-      userId: meta.user_id ?? null,
-      occurredAt: epochMs(meta.timestamp_micro === undefined ? meta.timestamp : Number(meta.timestamp_micro) / 1000),
       entity: meta.object,
       action,
       attempt: (retry ?? 0) + 1,
@@ -133,8 +118,6 @@ export function parseDealWebhook(body: unknown): ParseResult {
 function ok(input: {
   eventId: string;
   companyId: string;
-  userId: string | null;
-  occurredAt: number | null;
   entity: string;
   action: string;
   attempt: number;
@@ -155,8 +138,6 @@ function ok(input: {
     event: {
       eventId: input.eventId,
       companyId: input.companyId,
-      userId: input.userId,
-      occurredAt: input.occurredAt,
       entity: input.entity,
       action: input.action,
       attempt: input.attempt,
@@ -185,15 +166,3 @@ const num = (v: unknown): number | null =>
   typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null;
 // v1 sends related objects as {id, name, value} in places; v2 sends the bare id.
 const idOf = (v: unknown): number | null => (v && typeof v === 'object' ? num((v as Record<string, unknown>).value ?? (v as Record<string, unknown>).id) : num(v));
-
-/**
- * Pipedrive's `timestamp`: ISO text, or epoch seconds ("10 character timestamp") as a number or digits; larger
- * numbers are read as milliseconds. Anything else is unknown (null), never a reason to refuse the event.
- */
-function epochMs(v: unknown): number | null {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,16}(?:\.\d{1,6})?$/.test(v) ? Number(v) : null;
-  if (n !== null) return Number.isFinite(n) && n > 0 ? Math.round(n < 1e11 ? n * 1000 : n) : null;
-  if (typeof v !== 'string' || v.length > 40) return null;
-  const parsed = Date.parse(v);
-  return Number.isNaN(parsed) ? null : parsed;
-}
