@@ -4,7 +4,8 @@ import { z } from 'zod';
  * A Pipedrive deal webhook reduced to what automations need. v2 payloads are the norm (`previous` holds only changed
  * fields); v1 payloads are accepted as a fallback shape. Recorded deliveries send the ids of `meta` as strings or
  * numbers (and `timestamp` as ISO text or epoch seconds): the ids the app uses are normalised here, once, and every
- * field it does not use (the timestamp, the user, the entity id among them) is ignored whatever its form, so a delivery Pipedrive considers valid is never refused (a refusal makes it retry and the text is lost).
+ * field it does not use (the timestamp, the user, the entity id among them) is ignored whatever its form, so a
+ * delivery Pipedrive considers valid is never refused (a refusal makes it retry and the text is lost).
  */
 export type DealEvent = {
   /**
