@@ -19,6 +19,11 @@ const fields = {
    * Messages per second on the company's own Twilio sender (a US long code does 1). The app's shared sender is paced
    * by the operator, never by a company.
    */
+  /**
+   * Which replies opt out: `exact` (the whole reply is one of the opt-out words) or `any` (a reply containing one of them
+   * as a whole word; "please stop texting me" then opts out at once instead of waiting for a person's review).
+   */
+  optOutWords: z.enum(['exact', 'any']),
   sendRatePerSecond: z
     .number()
     .min(SEND_RATE_MIN, `must be at least ${SEND_RATE_MIN} messages per second`)
@@ -29,6 +34,7 @@ export const companySettingsSchema = z.object({
   maxSegments: fields.maxSegments.default(1),
   keywordReplies: fields.keywordReplies.default('provider'),
   helpText: fields.helpText.default(null),
+  optOutWords: fields.optOutWords.catch('exact').default('exact'),
   // Read leniently: a rate stored before the bounds existed is clamped into them, and never resets the other rules.
   sendRatePerSecond: z.number().transform(clampSendRate).catch(SEND_RATE_DEFAULT).default(SEND_RATE_DEFAULT),
 });
