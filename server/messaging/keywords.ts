@@ -1,13 +1,20 @@
 export type InboundKind = 'opt_out' | 'opt_in' | 'help' | 'possible_opt_out' | 'none';
 
-// Twilio's default opt-out, opt-in and help keywords, plus the two-word STOP ALL (which Twilio does not handle).
+/**
+ * Which replies opt out: `exact` (the whole reply is one of the opt-out keywords) or `any` (a reply that contains one
+ * of them as a whole word). A company chooses; opt-in and HELP keywords match the whole reply either way.
+ */
+export type OptOutWords = 'exact' | 'any';
+
+// Twilio's default opt-out, opt-in and help keywords, plus the forms people write that Twilio does not handle
+// (it matches single words without spaces or hyphens): STOP ALL, OPT OUT and OPT-OUT.
 export const OPT_OUT_KEYWORDS: readonly string[] = [
-  'STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'REVOKE',
+  'STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'OPTOUT', 'OPT OUT', 'OPT-OUT', 'REVOKE',
 ];
 export const OPT_IN_KEYWORDS: readonly string[] = ['START', 'YES', 'UNSTOP'];
 export const HELP_KEYWORDS: readonly string[] = ['HELP', 'INFO'];
 
-// Twilio's default keywords: single words only, so it neither answers nor blocks on "STOP ALL".
+// Twilio's default keywords: single words only, so it neither answers nor blocks on "STOP ALL", "OPT OUT" or "OPT-OUT".
 export const PROVIDER_KEYWORDS: readonly string[] = [
   'STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT', 'START', 'YES', 'UNSTOP', 'HELP',
   'INFO',
@@ -30,10 +37,11 @@ export function defaultHelpText(companyName: string | null | undefined): string 
 
 /**
  * The form keywords are compared in: NFKC (full-width "ＳＴＯＰ" is STOP), invisible format characters removed,
- * whitespace collapsed and trimmed, trailing "." and "!" dropped, upper case.
+ * the Unicode hyphens a phone's keyboard may put in "opt-out" read as "-", whitespace collapsed and trimmed, trailing
+ * "." and "!" dropped, upper case.
  */
 export function normaliseKeyword(body: string): string {
-  const collapsed = body.normalize('NFKC').replace(/\p{Cf}/gu, '').replace(/\s+/gu, ' ');
+  const collapsed = body.normalize('NFKC').replace(/\p{Cf}/gu, '').replace(/[\u2010\u2011]/gu, '-').replace(/\s+/gu, ' ');
   return trimEnds(collapsed, (char) => char === '.' || char === '!' || char === ' ', 'end').trim().toUpperCase();
 }
 
@@ -70,16 +78,18 @@ function kindFromOptOutType(optOutType: string | null | undefined): InboundKind 
 /**
  * Opt-out, opt-in and HELP keywords. Twilio's `OptOutType` (STOP, START, HELP) is its own classification and wins when
  * present, including keywords an account added in Advanced Opt-Out. Otherwise the whole normalised body must be a
- * keyword; a longer message that reads like an opt-out request is `possible_opt_out` for a person to review (see
- * looksLikeOptOut).
+ * keyword; with `optOutWords` `any`, a reply that contains an opt-out keyword as a whole word opts out too (see
+ * containsOptOutWord). A longer message that reads like an opt-out request is `possible_opt_out` for a person to
+ * review (see looksLikeOptOut).
  */
-export function classifyInbound(body: string, optOutType?: string | null): InboundKind {
+export function classifyInbound(body: string, optOutType?: string | null, optOutWords: OptOutWords = 'exact'): InboundKind {
   const fromProvider = kindFromOptOutType(optOutType);
   if (fromProvider) return fromProvider;
   const keyword = normaliseKeyword(body);
   if (OPT_OUT_SET.has(keyword)) return 'opt_out';
   if (OPT_IN_SET.has(keyword)) return 'opt_in';
   if (HELP_SET.has(keyword)) return 'help';
+  if (optOutWords === 'any' && containsOptOutWord(body)) return 'opt_out';
   return looksLikeOptOut(body) ? 'possible_opt_out' : 'none';
 }
 
@@ -133,7 +143,9 @@ const OPT_OUT_PHRASES: readonly string[] = [
 function words(body: string): string[] {
   return body
     .normalize('NFKC')
+    .replace(/\p{Cf}/gu, '')
     .replace(/[\u2018\u2019\u02BC]/gu, "'")
+    .replace(/[\u2010\u2011]/gu, '-')
     .toLowerCase()
     .split(/[^\p{L}\p{N}'-]+/u)
     .map((word) => trimEnds(word, (char) => char === "'" || char === '-', 'both'))
@@ -170,4 +182,20 @@ export function looksLikeOptOut(body: string): boolean {
     }
     return false;
   });
+}
+
+// The opt-out keywords as words() reads a text: single words ("opt-out" is one word, as "non-stop" is), and the
+// two-word ones as a pair of neighbours.
+const OPT_OUT_WORDS: ReadonlySet<string> = new Set(OPT_OUT_KEYWORDS.filter((k) => !k.includes(' ')).map((k) => k.toLowerCase()));
+const OPT_OUT_PAIRS: ReadonlySet<string> = new Set(OPT_OUT_KEYWORDS.filter((k) => k.includes(' ')).map((k) => k.toLowerCase()));
+
+/**
+ * True when the text contains an opt-out keyword as a whole word, in any case ("please STOP texting me", "I want to
+ * opt out"): the rule of a company that chose `optOutWords` `any`. A word is a run of letters, digits, apostrophes
+ * and hyphens, so "stopwatch", "non-stop" and "unstoppable" never count; nor does anything else, negations included
+ * ("don't stop" counts: that company chose to read every such word as a request).
+ */
+export function containsOptOutWord(body: string): boolean {
+  const list = words(body);
+  return list.some((word, index) => OPT_OUT_WORDS.has(word) || (index > 0 && OPT_OUT_PAIRS.has(`${list[index - 1]} ${word}`)));
 }

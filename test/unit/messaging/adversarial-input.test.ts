@@ -67,7 +67,8 @@ const CASES: Record<string, Call[]> = {
   // keywords
   defaultHelpText: [(s) => m.defaultHelpText(s)],
   normaliseKeyword: [(s) => m.normaliseKeyword(s)],
-  classifyInbound: [(s) => m.classifyInbound(s), (s) => m.classifyInbound('hello', s)],
+  classifyInbound: [(s) => m.classifyInbound(s), (s) => m.classifyInbound('hello', s), (s) => m.classifyInbound(s, null, 'any')],
+  containsOptOutWord: [(s) => m.containsOptOutWord(s)],
   providerHandlesKeyword: [(s) => m.providerHandlesKeyword(s), (s) => m.providerHandlesKeyword('hello', s)],
   looksLikeOptOut: [(s) => m.looksLikeOptOut(s)],
   // phone, eligibility
@@ -90,7 +91,7 @@ const CASES: Record<string, Call[]> = {
 const UNITS = [
   '|', '{{', '}}', '{', '}', '.', '/', ':', ' ', '\t', '\n', '\r\n', '+', '0', '9', '-', '_', '@', '<', "'", '!',
   '(', ')', '\u00a0', '\u200b', '\u3000', '{{ | ', '{{ |', '{{ ', ' | ', '{{a|', 'a.', 'a-', '.!', '//', '://',
-  'bit.ly', 'bit.ly/', 'bit.ly.', 'http://', 'https://bit.ly/', 'www.', 'stop ', 'STOP ', "don't stop ", 'opt out ',
+  'bit.ly', 'bit.ly/', 'bit.ly.', 'http://', 'https://bit.ly/', 'www.', 'stop ', 'STOP ', "don't stop ", 'opt out ', 'opt-', 'opt\u2011',
   'cancel ', '+1 (555) 010-', '(((((', '\u{1F600}', '\u{1F44D}\u{1F3FD}', '\u{1D412}', 'é', 'ｂｉｔ．ｌｙ',
   '{{person.first_name|', 'a',
 ];

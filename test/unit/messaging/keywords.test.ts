@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyInbound,
+  containsOptOutWord,
   defaultHelpText,
   looksLikeOptOut,
   normaliseKeyword,
@@ -20,6 +21,15 @@ describe('classifyInbound without OptOutType', () => {
     ['Unsubscribe!', 'opt_out'],
     ['OPTOUT', 'opt_out'],
     ['revoke', 'opt_out'],
+    // the two forms people write that Twilio does not handle (it matches single words without spaces or hyphens)
+    ['OPT OUT', 'opt_out'],
+    ['opt out!', 'opt_out'],
+    ['Opt  Out.', 'opt_out'],
+    ['OPT-OUT', 'opt_out'],
+    ['opt-out.', 'opt_out'],
+    ['opt\u2011out', 'opt_out'], // a non-breaking hyphen
+    ['OPT - OUT', 'possible_opt_out'],
+    ['OPT OUT NOW', 'possible_opt_out'],
     ['START', 'opt_in'],
     ['yes', 'opt_in'],
     ['UNSTOP', 'opt_in'],
@@ -48,7 +58,6 @@ describe('classifyInbound without OptOutType', () => {
     ['Info.', 'help'],
     ['STOP?', 'possible_opt_out'],
     ['"STOP"', 'possible_opt_out'],
-    ['OPT OUT', 'possible_opt_out'],
     ['STOP STOP', 'possible_opt_out'],
     ['Please unsubscribe me', 'possible_opt_out'],
     ['unsubscribe me', 'possible_opt_out'],
@@ -91,6 +100,66 @@ describe('classifyInbound without OptOutType', () => {
   });
 });
 
+describe('classifyInbound when the company reads any opt-out word as an opt-out', () => {
+  it.each<[string, InboundKind, InboundKind]>([
+    // body, with 'any', with 'exact'
+    ['please stop texting me', 'opt_out', 'possible_opt_out'],
+    ['STOP NOW', 'opt_out', 'possible_opt_out'],
+    ['I want to opt out', 'opt_out', 'possible_opt_out'],
+    ['I want to opt-out', 'opt_out', 'possible_opt_out'],
+    ['Cancel my appointment please', 'opt_out', 'none'],
+    ['see you at the end of May', 'opt_out', 'none'],
+    ["Don't stop", 'opt_out', 'none'],
+    ['Unsubscribe!!! now', 'opt_out', 'possible_opt_out'],
+    ['ok.STOP', 'opt_out', 'possible_opt_out'],
+    ['ST\u200BOP please', 'opt_out', 'possible_opt_out'], // an invisible character inside the word
+    ['\uFF53\uFF54\uFF4F\uFF50 it', 'opt_out', 'possible_opt_out'], // full-width, NFKC
+    // exact keywords keep their kind; opt-in and HELP still need the whole reply
+    ['STOP', 'opt_out', 'opt_out'],
+    ['START', 'opt_in', 'opt_in'],
+    ['YES', 'opt_in', 'opt_in'],
+    ['help', 'help', 'help'],
+    ['Yes please', 'none', 'none'],
+    ['START NOW', 'none', 'none'],
+    ['yes, stop', 'opt_out', 'possible_opt_out'],
+    ['help me stop these', 'opt_out', 'possible_opt_out'],
+    // no opt-out word as a whole word
+    ['stopwatch', 'none', 'none'],
+    ['Unstoppable', 'none', 'none'],
+    ['non-stop', 'none', 'none'],
+    ['Nonstop flights only', 'none', 'none'],
+    ['the endgame', 'none', 'none'],
+    ['optout-ish', 'none', 'none'],
+    ['Remove me from your list', 'possible_opt_out', 'possible_opt_out'],
+    ['Thanks!', 'none', 'none'],
+    ['', 'none', 'none'],
+  ])('%j -> %s with any, %s with exact', (body, any, exact) => {
+    expect(classifyInbound(body, null, 'any')).toBe(any);
+    expect(classifyInbound(body, null, 'exact')).toBe(exact);
+    expect(classifyInbound(body)).toBe(exact);
+  });
+
+  it('still lets Twilio’s OptOutType win', () => {
+    expect(classifyInbound('please stop', 'START', 'any')).toBe('opt_in');
+  });
+
+  it.each<[string, boolean]>([
+    ['stop', true],
+    ['opt out', true],
+    ['OPT-OUT', true],
+    ['please, STOP ALL of it', true],
+    ['opt', false],
+    ['out', false],
+    ['opt in or out', false],
+    ["stop's", false],
+    ['stop-gap', false],
+    ['-stop-', true],
+    ['', false],
+  ])('containsOptOutWord(%j) -> %s', (body, expected) => {
+    expect(containsOptOutWord(body)).toBe(expected);
+  });
+});
+
 describe('classifyInbound with Twilio’s OptOutType', () => {
   it.each<[string, string, InboundKind]>([
     ['arret', 'STOP', 'opt_out'], // a keyword added in Advanced Opt-Out
@@ -126,6 +195,8 @@ describe('providerHandlesKeyword', () => {
     // Twilio matches single words only: the app must answer these itself.
     ['STOP ALL', false],
     ['stop all', false],
+    ['OPT OUT', false],
+    ['opt-out', false],
     ['STOP NOW', false],
     ['please stop', false],
     ['Thanks', false],
