@@ -183,9 +183,25 @@ export async function createRig(
   return rig;
 }
 
+/**
+ * The engines the app runs on. Every integration suite where storage matters runs once per engine, as Kysely runs one
+ * suite over every dialect: `describe.each(engines)('… on %s', (engine) => …)` with `createRigOn(engine)` inside.
+ */
+export const engines = ['sqlite', 'postgres'] as const;
+export type Engine = (typeof engines)[number];
+
 /** A rig on a fresh SQLite file, or on a throwaway PostgreSQL schema that `close()` drops. */
-export async function createRigOn(kind: 'sqlite' | 'postgres', options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
-  if (kind === 'sqlite') return createRig(options);
+export async function createRigOn(kind: Engine, options: Parameters<typeof createRig>[0] = {}): Promise<Rig> {
+  const rig = kind === 'sqlite' ? await createRig(options) : await onPostgres(options);
+  // A suite that means to run on PostgreSQL must not quietly run on SQLite (or the other way round).
+  if (rig.ctx.database.kind !== kind) {
+    await rig.close();
+    throw new Error(`asked for a rig on ${kind}, got one on ${rig.ctx.database.kind}`);
+  }
+  return rig;
+}
+
+async function onPostgres(options: Parameters<typeof createRig>[0]): Promise<Rig> {
   const pg = await createPostgresSchema();
   const rig = await createRig({ ...options, databaseUrl: pg.url });
   const close = rig.close.bind(rig);
