@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
-import { claimMessagesInTurns } from '../../db/queue-queries.js';
+import { claimDueMessages, claimMessagesInTurns } from '../../db/queue-queries.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
-import { createRigOn, type Rig } from '../support/rig.js';
+import { createRigOn, engines, type Rig } from '../support/rig.js';
 
 /**
  * Companies share the app's Twilio sender fairly: one company's backlog never makes another company's single text
@@ -41,7 +41,7 @@ async function addBravo(rig: Rig): Promise<{ dealId: number; quoteSent: number }
   return { dealId: deal.id, quoteSent: quoteSent.id };
 }
 
-describe.each(['sqlite', 'postgres'] as const)('fair share of the shared sender on %s', (engine) => {
+describe.each(engines)('fair share of the shared sender on %s', (engine) => {
   let rig: Rig;
   let operator: AppContext;
   let bravo: { dealId: number; quoteSent: number };
@@ -111,7 +111,7 @@ describe.each(['sqlite', 'postgres'] as const)('fair share of the shared sender 
   }, 60_000);
 });
 
-describe.each(['sqlite', 'postgres'] as const)('claiming in turns on %s', (engine) => {
+describe.each(engines)('claiming in turns on %s', (engine) => {
   let rig: Rig;
   const at = () => new Date().toISOString();
   const lease = () => new Date(Date.now() + 60_000).toISOString();
@@ -178,6 +178,26 @@ describe.each(['sqlite', 'postgres'] as const)('claiming in turns on %s', (engin
     }
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(120);
+    await rig.ctx.database.db.deleteFrom('outbound_messages').execute();
+  });
+
+  // The plain claim, oldest first and without turns (the outbox store's claimDue).
+  it('never hands the same row to two concurrent plain claimers', async () => {
+    await queue(ACME, 'plain', 40);
+    const batches = await Promise.all(Array.from({ length: 6 }, () => claimDueMessages(rig.ctx.database, at(), lease(), 10)));
+    const ids = batches.flat().map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(40);
+    await rig.ctx.database.db.deleteFrom('outbound_messages').execute();
+  });
+
+  it('claims no more rows than asked, even with SKIP LOCKED', async () => {
+    const waiting = await rig.ctx.database.db.selectFrom('outbound_messages').select('id').where('state', '=', 'queued').execute();
+    await queue(ACME, 'limit', 10);
+    const first = await claimDueMessages(rig.ctx.database, at(), lease(), 3);
+    expect(first).toHaveLength(3);
+    const rest = await claimDueMessages(rig.ctx.database, at(), lease(), 100);
+    expect(rest).toHaveLength(waiting.length + 10 - 3);
     await rig.ctx.database.db.deleteFrom('outbound_messages').execute();
   });
 });
