@@ -29,8 +29,8 @@ export const LAYERS = {
     ],
     mayImport: ['domain', 'ports', 'db', 'kernel', 'messaging'],
   },
-  // Our ports in front of the vendors' SDKs.
-  ports: { paths: ['server/pipedrive/', 'server/twilio/'], mayImport: ['ports', 'db', 'kernel', 'messaging'] },
+  // Our ports in front of the vendors' SDKs and data (geo/: a phone number's time zones).
+  ports: { paths: ['server/pipedrive/', 'server/twilio/', 'server/geo/'], mayImport: ['ports', 'db', 'kernel', 'messaging'] },
   db: { paths: ['db/'], mayImport: ['db'] },
   // Imported by every layer, so it imports none of them. twilio/patterns.ts holds the id shapes the configuration checks.
   kernel: {
