@@ -12,6 +12,7 @@ import { createPipedriveWebhookRouter } from './http/pipedrive-webhook-routes.js
 import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
 import { createTwilioInboundRouter } from './http/twilio-inbound-routes.js';
 import { createPanelRouter } from './http/panel-routes.js';
+import { createReportRouter } from './http/report-routes.js';
 
 /** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
 const FRAMEABLE = new Set(['/panel', '/settings']);
@@ -46,6 +47,7 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   const auth = createCallerAuth(ctx);
   // Before the automations router, whose /api/settings prefix would otherwise authenticate these requests twice.
   app.use(createTwilioAccountRouter(ctx, auth));
+  app.use(createReportRouter(ctx, auth)); // before it too: its /api/reports prefix
   app.use(createAutomationsRouter(ctx, auth));
   app.use(createPanelRouter(ctx, auth));
   for (const router of options.extraRouters ?? []) app.use(router);

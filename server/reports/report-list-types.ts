@@ -1,0 +1,48 @@
+/** The report lists' wire shapes: no imports, so the settings page's bundle can share them. */
+
+/** How a reply reads: a keyword (STOP-type, START-type, HELP-type) or none, and whether it may mean "stop". */
+export type ReplyTags = { keyword: 'opt_out' | 'opt_in' | 'help' | null; possibleOptOut: boolean };
+
+export type ReportMessageReply = ReplyTags & { id: string; body: string; receivedAt: string };
+
+export type ReportMessage = {
+  id: string;
+  automationId: string | null;
+  /** The automation's name when the message was created (it may have been renamed or deleted since). */
+  automationName: string | null;
+  source: 'automation' | 'panel';
+  dealId: number | null;
+  /** The deal's title when the message was created (the app keeps no other copy of Pipedrive's names). */
+  dealTitle: string | null;
+  personId: number | null;
+  to: string | null;
+  body: string | null;
+  /** pending, sending, sent, delivered, undelivered, failed, skipped, cancelled (Twilio's word once it has the message). */
+  status: string;
+  /** Why it was skipped or cancelled (a rule's code), or why it failed (Twilio's error code, or ours); else null. */
+  reason: string | null;
+  createdAt: string;
+  sentAt: string | null;
+  /** Every reply to this message, oldest first. */
+  replies: ReportMessageReply[];
+};
+
+export type ReportReply = ReplyTags & {
+  id: string;
+  body: string;
+  receivedAt: string;
+  from: string;
+  dealId: number | null;
+  dealTitle: string | null;
+  personId: number | null;
+  /** The message it answers (null when no message of the app was found for the number). */
+  messageId: string | null;
+  automationId: string | null;
+  automationName: string | null;
+};
+
+/** Links into the company's own Pipedrive (`https://<domain>.pipedrive.com`), or null when its domain is not known. */
+export type PipedriveLinks = { pipedriveUrl: string | null };
+
+export type MessagesPage = PipedriveLinks & { messages: ReportMessage[]; nextCursor: string | null };
+export type RepliesPage = PipedriveLinks & { replies: ReportReply[]; nextCursor: string | null };
