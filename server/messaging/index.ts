@@ -12,6 +12,9 @@
  * - keywords: classifyInbound, providerHandlesKeyword, OPT_OUT_CONFIRMATION, defaultHelpText (opt-out, opt-in and
  *   HELP keywords, and which replies Twilio sends itself)
  * - eligibility: checkEligibility (consent granted, not on the opt-out list, a usable primary phone)
+ * - sending-window: checkSendingWindow (quiet hours in all the recipient's time zones, the Florida and Oklahoma
+ *   limit, and when a held message becomes due), validateSendingWindow, describeSendingWindow (a zone's local time and
+ *   what the window means there now)
  */
 export * from './phone.js';
 export * from './gsm.js';
@@ -22,3 +25,4 @@ export * from './template.js';
 export * from './compose.js';
 export * from './keywords.js';
 export * from './eligibility.js';
+export * from './sending-window.js';

@@ -34,6 +34,8 @@ const everywhere = (input: string): m.MergeContext => ({
 // A template that is all merge tags multiplies its length by a value's: 106 tags of a 1,600-character name
 // render 170,000 characters.
 const ALL_TAGS = '{{person.name}}'.repeat(106);
+// The sending window takes the instant from its caller: a fixed one (2026-06-15 12:00 UTC).
+const NOON = 1_781_524_800_000;
 
 // Each function gets the input wherever it takes text; a function that takes no text is still called, so that
 // adding a parameter later means revisiting its case.
@@ -83,6 +85,15 @@ const CASES: Record<string, Call[]> = {
       phone: { ok: true, e164: s, country: s, raw: s },
     }),
   ],
+  // sending window: the text as a time, a zone and a number (a zone no one knows falls back to the company's, then UTC)
+  hasStateWindowCap: [(s) => m.hasStateWindowCap(s)],
+  isKnownTimeZone: [(s) => m.isKnownTimeZone(s)],
+  validateSendingWindow: [(s) => m.validateSendingWindow({ start: s, end: '21:00' }), (s) => m.validateSendingWindow({ start: '08:00', end: s })],
+  checkSendingWindow: [
+    (s) => m.checkSendingWindow({ window: { start: s, end: s }, zones: [s], companyZone: s, e164: s, now: NOON }),
+    (s) => m.checkSendingWindow({ window: { start: '22:00', end: s }, zones: ['America/New_York', s], companyZone: s, e164: '+13055551234', now: NOON }),
+  ],
+  describeSendingWindow: [(s) => m.describeSendingWindow({ window: { start: s, end: '21:00' }, zone: s, now: NOON, e164: s })],
 };
 
 // Pieces that make patterns backtrack when repeated: separators the parsers split on, whitespace runs, the

@@ -14,7 +14,7 @@ describe('server/messaging purity', () => {
   it('has the expected files', () => {
     expect(files.sort()).toEqual([
       'compose.ts', 'eligibility.ts', 'gsm.ts', 'index.ts', 'keywords.ts', 'phone.ts', 'segments.ts',
-      'shorteners.ts', 'stop-clause.ts', 'template.ts',
+      'sending-window.ts', 'shorteners.ts', 'stop-clause.ts', 'template.ts',
     ]);
   });
 
