@@ -54,6 +54,8 @@ export interface ConsentEventsTable {
   message: string | null;
   person_id: string | null;
   created_at: string;
+  /** Who made the change when a person did (a review's decision, an admin's hand entry or import). */
+  actor: string | null;
 }
 
 export interface AutomationsTable {

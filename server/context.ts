@@ -13,6 +13,8 @@ import { createAutomationStore, type AutomationStore } from './automations/autom
 import { createDealEventRecorder, type DealEventRecorder } from './automations/record-deal-event.js';
 import { createReportService, type ReportService } from './reports/report-service.js';
 import { createOptOutList, type OptOutList } from './consent/opt-out-list.js';
+import { createConsentService, type ConsentService } from './consent/consent-service.js';
+import { runConsentByPhoneJob } from './consent/consent-jobs.js';
 import { createOutboxWorker, type OutboxWorker, type OutboxWorkerOptions } from './outbox/outbox-worker.js';
 import { createInboundService, type InboundService } from './inbound/inbound-service.js';
 import { createInboundStore, type InboundStore } from './inbound/inbound-store.js';
@@ -40,6 +42,8 @@ export type AppContext = {
   /** Records Pipedrive deal events with their outbox rows (group commit under load). */
   dealEvents: DealEventRecorder;
   optOuts: OptOutList;
+  /** Every opt-out and opt-in, whatever its source, goes through here (the only writer of the consent history). */
+  consent: ConsentService;
   /** Pipedrive write-backs that survive Pipedrive being down; each kind's handler is registered here. */
   jobs: JobRunner;
   outbox: OutboxWorker;
@@ -92,15 +96,18 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const automations = createAutomationStore(database, clock.now);
   const dealEvents = createDealEventRecorder(database);
   const optOuts = createOptOutList(database, clock.now);
+  const consent = createConsentService({ database, optOuts, now: clock.now, logger });
   const jobs = createJobRunner({ database, companies, installations, logger, now: clock.now });
   registerPipedriveJobs(jobs);
   jobs.register('inbound.log_reply', runInboundReplyJob);
+  jobs.register('consent.mirror_by_phone', runConsentByPhoneJob);
   const outbox = createOutboxWorker(
     {
       database,
       installations,
       companies,
       optOuts,
+      consent,
       sms,
       logger,
       now: clock.now,
@@ -111,7 +118,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     },
     overrides.outboxOptions,
   );
-  const inbound = createInboundService({ database, optOuts, senders, logger, now: clock.now });
+  const inbound = createInboundService({ database, consent, senders, logger, now: clock.now });
   const inboundMessages = createInboundStore(database);
   const reports = createReportService(database);
   const failures = createFailureLimiter({ database, logger, limits: overrides.abuseLimits });
@@ -130,6 +137,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     automations,
     dealEvents,
     optOuts,
+    consent,
     jobs,
     outbox,
     inbound,

@@ -12,6 +12,7 @@ import * as tenantKeys from './2026-12-01T1000-tenant-keys.js';
 import * as sealedPlaces from './2026-12-01T1100-sealed-places.js';
 import * as fairShare from './2026-12-01T1200-fair-share.js';
 import * as abuseLimits from './2026-12-01T1300-abuse-limits.js';
+import * as consentActor from './2026-12-01T1400-consent-actor.js';
 import * as reportLists from './2026-12-01T1500-report-lists.js';
 
 export type { AppMigration, MigrationInput } from './migration-types.js';
@@ -31,5 +32,6 @@ export const migrations: Record<string, AppMigration> = {
   '2026-12-01T1100-sealed-places': sealedPlaces,
   '2026-12-01T1200-fair-share': fairShare,
   '2026-12-01T1300-abuse-limits': abuseLimits,
+  '2026-12-01T1400-consent-actor': consentActor,
   '2026-12-01T1500-report-lists': reportLists,
 };

@@ -1,5 +1,7 @@
+import type { CompanyProfile } from '../companies/company-store.js';
+import { PipedriveApiError } from '../errors.js';
 import type { Consent } from '../messaging/index.js';
-import type { CrmPerson } from '../pipedrive/crm-port.js';
+import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 
 type ConsentFieldConfig = {
   consent_field_key: string | null;
@@ -18,4 +20,19 @@ export function consentFromPerson(person: CrmPerson, company: ConsentFieldConfig
   if (company.consent_granted_option !== null && String(id) === company.consent_granted_option) return 'granted';
   if (company.consent_opted_out_option !== null && String(id) === company.consent_opted_out_option) return 'opted_out';
   return 'none';
+}
+
+/**
+ * Writes a consent change to the person's "SMS consent" field, for a job that also logs an activity: without the field
+ * the opt-out list alone keeps the number from being texted, and a refused write (person merged away, field deleted)
+ * must not cost the job its activity. Pipedrive's 429/5xx are thrown, so the job is retried.
+ */
+export async function writeConsentField(crm: CrmPort, company: CompanyProfile, personId: number, consent: 'granted' | 'opted_out'): Promise<void> {
+  const option = consent === 'granted' ? company.consent_granted_option : company.consent_opted_out_option;
+  if (!company.consent_field_key || !option) return;
+  try {
+    await crm.setPersonField(personId, company.consent_field_key, Number(option));
+  } catch (error) {
+    if (!(error instanceof PipedriveApiError) || error.retryable) throw error;
+  }
 }

@@ -4,17 +4,25 @@ import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 
 export type ConsentAction = 'opt_out' | 'opt_in';
-export type ConsentSource = 'inbound_keyword' | 'twilio_21610' | 'pipedrive_field' | 'panel';
+/**
+ * How a change came: a keyword by text, Twilio's 21610 refusal, a person's decision on a possible opt-out, an admin's
+ * import or hand entry, the "SMS consent" field changed in Pipedrive, or a user in the deal panel.
+ */
+export type ConsentSource = 'inbound_keyword' | 'twilio_21610' | 'review' | 'import' | 'hand' | 'pipedrive_field' | 'panel';
 
-export type ConsentChange = {
+/** One row of the consent history, as the consent service appends it. */
+export type ConsentEventInput = {
   companyId: string;
   phoneE164: string;
   /** The sending identity (a number or a Messaging Service) the opt-out was received on. */
   sender: string | null;
   action: ConsentAction;
   source: ConsentSource;
+  /** The contact's text, or the reason an admin gave. */
   message?: string | null;
   personId?: number | null;
+  /** Who made the change when a person did (the user's id). */
+  actor?: string | null;
 };
 
 let lastStamp = 0;
@@ -32,7 +40,11 @@ function monotonicIso(now: number): string {
  */
 export function createOptOutList(database: Database, now: () => number) {
   return {
-    async record(change: ConsentChange, db: Kysely<Schema> = database.db): Promise<string> {
+    /**
+     * Appends one row to the history. The consent service (consent-service.ts) is its only caller in the app, since
+     * a change has more effects than the row; tests set up a history with it.
+     */
+    async record(change: ConsentEventInput, db: Kysely<Schema> = database.db): Promise<string> {
       const created = monotonicIso(now());
       await db
         .insertInto('consent_events')
@@ -45,6 +57,7 @@ export function createOptOutList(database: Database, now: () => number) {
           source: change.source,
           message: change.message ?? null,
           person_id: change.personId === null || change.personId === undefined ? null : String(change.personId),
+          actor: change.actor ?? null,
           created_at: created,
         })
         .execute();
@@ -61,6 +74,21 @@ export function createOptOutList(database: Database, now: () => number) {
         .limit(1)
         .executeTakeFirst();
       return latest?.action === 'opt_out';
+    },
+
+    /**
+     * A contact's erasure: the history keeps that the number opted out (when, how, who decided) so it is never texted
+     * again, but no longer their words.
+     */
+    async eraseMessages(companyId: string, phoneE164: string, db: Kysely<Schema> = database.db): Promise<number> {
+      const erased = await db
+        .updateTable('consent_events')
+        .set({ message: null })
+        .where('company_id', '=', companyId)
+        .where('phone_e164', '=', phoneE164)
+        .where('message', 'is not', null)
+        .executeTakeFirst();
+      return Number(erased.numUpdatedRows);
     },
 
     async history(companyId: string, phoneE164: string) {

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
+import { companiesOnSender } from '../consent/sender-companies.js';
 import type { ReceivingSender } from '../twilio/senders.js';
 
 export type Attribution = {
@@ -37,19 +38,7 @@ export async function attributeInbound(db: Kysely<Schema>, received: ReceivingSe
   if (latest) {
     return { how: 'conversation', companyId: latest.company_id, dealId: latest.deal_id, personId: latest.person_id, replyToMessageId: latest.id };
   }
-  const companies = await companiesOnSender(db, received, 2);
+  const companies = await companiesOnSender(db, { shared: sender.shared, ownerCompanyId }, 2);
   if (companies.length === 1) return { ...NOBODY, how: 'phone_search', companyId: companies[0]! };
   return NOBODY;
-}
-
-/**
- * Every company that texts through the sender: the owner of a company's own sender; on the app's shared sender,
- * every installed company that has not brought its own account.
- */
-export async function companiesOnSender(db: Kysely<Schema>, received: ReceivingSender, limit?: number): Promise<string[]> {
-  if (received.ownerCompanyId !== null) return [received.ownerCompanyId];
-  if (!received.sender.shared) return [];
-  let query = db.selectFrom('companies').select('id').where('twilio_account_sid', 'is', null).orderBy('id');
-  if (limit !== undefined) query = query.limit(limit);
-  return (await query.execute()).map((r) => r.id);
 }

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import { parseCompanySettings, type CompanySettings } from '../companies/company-settings.js';
-import type { OptOutList } from '../consent/opt-out-list.js';
+import type { ConsentService } from '../consent/consent-service.js';
 import type { Logger } from '../logger.js';
 import {
   classifyInbound,
@@ -14,10 +14,8 @@ import {
   type InboundKind,
 } from '../messaging/index.js';
 import { enqueueJob } from '../jobs/job-queue.js';
-import { cancelToNumber } from '../outbox/outbox-store.js';
-import type { ReceivingSender, SenderDirectory } from '../twilio/senders.js';
-import { attributeInbound, companiesOnSender, type Attribution } from './attribution.js';
-import { supersedeConsentWrites } from './consent-writes.js';
+import type { SenderDirectory } from '../twilio/senders.js';
+import { attributeInbound } from './attribution.js';
 import type { InboundReplyJob } from './reply-job.js';
 
 /** An inbound SMS as the webhook validated it. */
@@ -45,7 +43,7 @@ export type InboundResult = {
 
 export type InboundDeps = {
   database: Database;
-  optOuts: OptOutList;
+  consent: ConsentService;
   senders: SenderDirectory;
   logger: Logger;
   now: () => number;
@@ -56,12 +54,12 @@ const E164 = /^\+[1-9]\d{1,14}$/;
 /**
  * The inbound side of the SMS policy: opt-out, opt-in and HELP keywords, and every reply becoming a Pipedrive
  * activity. Everything a text decides is written in one transaction, with no call to
- * Pipedrive or Twilio: the message, the opt-out history, cancelled queued messages, and the jobs that write the
- * consent field and the activity, which the outbox worker runs and retries. So the webhook answers Twilio at once
+ * Pipedrive or Twilio: the message, the consent change (through the consent service, as every source of one), and the
+ * job that logs the activity, which the outbox worker runs and retries. So the webhook answers Twilio at once
  * and nothing is lost when Pipedrive is down.
  */
 export function createInboundService(deps: InboundDeps) {
-  const { database, optOuts, now } = deps;
+  const { database, now } = deps;
   const log = deps.logger.child({ subsystem: 'inbound' });
 
   async function receive(sms: InboundSms): Promise<InboundResult> {
@@ -71,7 +69,8 @@ export function createInboundService(deps: InboundDeps) {
     const sender = received?.sender ?? null;
     const from = sms.from.trim();
     const fromE164 = E164.test(from) ? from : null;
-    const kind = classifyInbound(sms.body, sms.optOutType);
+    // Read as the whole reply first; a company that reads any opt-out word as one may make it an opt-out below.
+    const exactKind = classifyInbound(sms.body, sms.optOutType);
     const id = randomUUID();
 
     const result = await database.transaction(async (trx): Promise<InboundResult> => {
@@ -89,8 +88,8 @@ export function createInboundService(deps: InboundDeps) {
           from_e164: fromE164,
           body: sms.body,
           num_media: sms.numMedia,
-          kind,
-          possible_opt_out: kind === 'possible_opt_out' ? 1 : 0,
+          kind: exactKind,
+          possible_opt_out: exactKind === 'possible_opt_out' ? 1 : 0,
           attribution: 'none',
           reply_to_message_id: null,
           deal_id: null,
@@ -117,10 +116,28 @@ export function createInboundService(deps: InboundDeps) {
       const company = attribution.companyId
         ? await trx.selectFrom('companies').select(['name', 'settings']).where('id', '=', attribution.companyId).executeTakeFirst()
         : undefined;
-      const reply = keywordReply(kind, sms, parseCompanySettings(company?.settings), company?.name ?? null);
+      const settings = parseCompanySettings(company?.settings);
+      const kind = classifyInbound(sms.body, sms.optOutType, settings.optOutWords);
+      const reply = keywordReply(kind, sms, settings, company?.name ?? null);
 
       const consent = kind === 'opt_out' ? 'opted_out' : kind === 'opt_in' ? 'granted' : null;
-      if (consent && fromE164 && received) await applyConsentChange(trx, { consent, phoneE164: fromE164, received, attribution, body: sms.body, at });
+      if (consent && fromE164 && received) {
+        // A person still to be found by phone gets the consent write in the reply job, whose activity tells the change.
+        await deps.consent.change(
+          kind === 'opt_out' ? 'opt_out' : 'opt_in',
+          {
+            companyId: attribution.companyId,
+            phoneE164: fromE164,
+            sender: received.sender,
+            source: 'inbound_keyword',
+            message: sms.body,
+            personId: attribution.personId,
+            dealId: attribution.dealId,
+            pipedrive: 'reply',
+          },
+          trx,
+        );
+      }
 
       let jobId: string | null = null;
       if (attribution.companyId) {
@@ -143,6 +160,8 @@ export function createInboundService(deps: InboundDeps) {
       await trx
         .updateTable('inbound_messages')
         .set({
+          kind,
+          possible_opt_out: kind === 'possible_opt_out' ? 1 : 0,
           company_id: attribution.companyId,
           attribution: attribution.how,
           reply_to_message_id: attribution.replyToMessageId,
@@ -164,50 +183,6 @@ export function createInboundService(deps: InboundDeps) {
     return result;
   }
 
-  /**
-   * An opt-out or opt-in: the history row (one per company the change applies to), queued texts to the number cancelled
-   * on an opt-out, and the Pipedrive consent write for a person the conversation names. A person still to be found by
-   * phone gets the write in the reply job instead.
-   */
-  async function applyConsentChange(
-    trx: Kysely<Schema>,
-    change: { consent: 'opted_out' | 'granted'; phoneE164: string; received: ReceivingSender; attribution: Attribution; body: string; at: string },
-  ): Promise<void> {
-    const { attribution, phoneE164, received, at } = change;
-    const sender = received.sender;
-    // A number no company can be told apart from: the sender blocks it for all of them, so all of them record it.
-    const companies = attribution.companyId ? [attribution.companyId] : await companiesOnSender(trx, received);
-    for (const companyId of companies) {
-      await optOuts.record(
-        {
-          companyId,
-          phoneE164,
-          sender: sender.key,
-          action: change.consent === 'opted_out' ? 'opt_out' : 'opt_in',
-          source: 'inbound_keyword',
-          message: change.body,
-          personId: attribution.personId,
-        },
-        trx,
-      );
-    }
-    if (companies.length === 0) log.warn({ sender: sender.key }, 'keyword received while no company is installed: nothing to record it for');
-
-    if (change.consent === 'opted_out') {
-      // Every company on a shared sender is bound by the opt-out, so their queued texts to the number go too. Rows
-      // queued by a deal event have no number yet; those of the person the conversation names are theirs. The
-      // worker re-checks the list before sending anyway; this makes the report say why.
-      await cancelToNumber(trx, { phoneE164, companyId: attribution.companyId, personId: attribution.personId }, at);
-    }
-
-    if (attribution.companyId) {
-      await supersedeConsentWrites(trx, { companyId: attribution.companyId, personId: attribution.personId, phoneE164 }, at);
-      if (attribution.personId !== null) {
-        await enqueueJob(trx, attribution.companyId, 'pipedrive.set_consent', { personId: attribution.personId, consent: change.consent }, now());
-      }
-    }
-  }
-
   function enqueueReplyJob(trx: Kysely<Schema>, companyId: string, payload: InboundReplyJob): Promise<string> {
     return enqueueJob(trx, companyId, 'inbound.log_reply', payload, now());
   }
@@ -218,8 +193,11 @@ export function createInboundService(deps: InboundDeps) {
 export type InboundService = ReturnType<typeof createInboundService>;
 
 /**
- * The app answers a keyword only where Twilio does not (the two-word STOP ALL, or a company whose sender
- * has no Twilio keyword handling), so the contact never gets the confirmation twice.
+ * The app answers a keyword only where Twilio does not, so the contact never gets the confirmation twice: Twilio
+ * answers (and blocks the number for) its own single-word keywords, and nothing else. So the app confirms the forms it
+ * does not handle (STOP ALL, OPT OUT, OPT-OUT, and, for a company that reads any opt-out word as one, a reply such as
+ * "please stop texting me"), and every keyword for a company whose sender has no Twilio keyword handling. Where
+ * Twilio did not block the number, the app's own opt-out list keeps it from being texted.
  */
 function keywordReply(kind: InboundKind, sms: InboundSms, settings: CompanySettings, companyName: string | null): string | null {
   if (kind !== 'opt_out' && kind !== 'opt_in' && kind !== 'help') return null;

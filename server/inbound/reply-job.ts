@@ -1,4 +1,5 @@
 import type { CompanyProfile } from '../companies/company-store.js';
+import { writeConsentField } from '../consent/consent-field.js';
 import { PipedriveApiError } from '../errors.js';
 import type { InboundKind } from '../messaging/index.js';
 import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
@@ -42,7 +43,7 @@ export async function runInboundReplyJob(job: InboundReplyJob, company: CompanyP
   if (job.personId !== null) person = await crm.getPerson(job.personId);
   else if (job.searchPerson && job.fromE164) ({ person, ambiguous } = await findPersonByPhone(crm, job.fromE164));
 
-  if (job.consent && person && job.personId === null) await writeConsent(crm, company, person.id, job.consent);
+  if (job.consent && person && job.personId === null) await writeConsentField(crm, company, person.id, job.consent);
 
   const { subject, note } = describeInboundActivity({
     kind: job.kind,
@@ -62,17 +63,5 @@ export async function runInboundReplyJob(job: InboundReplyJob, company: CompanyP
     // The conversation's deal may have been deleted or merged away since: the reply still lands, on the person.
     if (!(error instanceof PipedriveApiError) || error.retryable || job.dealId === null) throw error;
     await crm.addActivity({ ...activity, dealId: null });
-  }
-}
-
-async function writeConsent(crm: CrmPort, company: CompanyProfile, personId: number, consent: 'granted' | 'opted_out'): Promise<void> {
-  const option = consent === 'granted' ? company.consent_granted_option : company.consent_opted_out_option;
-  // Without the field the opt-out list alone keeps the number from being texted; the activity still matters.
-  if (!company.consent_field_key || !option) return;
-  try {
-    await crm.setPersonField(personId, company.consent_field_key, Number(option));
-  } catch (error) {
-    if (!(error instanceof PipedriveApiError) || error.retryable) throw error;
-    // A refused write (person merged away, field deleted) must not cost the reply its activity.
   }
 }

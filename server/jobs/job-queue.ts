@@ -11,7 +11,8 @@ import { claimDueJobs } from '../../db/queue-queries.js';
  * module never imports the modules that use it.
  */
 export interface JobPayloads {
-  'pipedrive.set_consent': { personId: number; consent: 'granted' | 'opted_out' };
+  /** `phoneE164`: the number the change came for, so a later change to that number supersedes it while queued. */
+  'pipedrive.set_consent': { personId: number; consent: 'granted' | 'opted_out'; phoneE164?: string };
   'pipedrive.add_activity': { subject: string; note: string; dealId: number | null; personId: number | null };
 }
 export type JobKind = keyof JobPayloads;

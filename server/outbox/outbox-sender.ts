@@ -2,17 +2,16 @@ import type { Database } from '../../db/database.js';
 import type { OutboundMessage } from '../../db/schema.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
+import type { ConsentService } from '../consent/consent-service.js';
 import { consentFromPerson } from '../consent/consent-field.js';
 import type { DealSnapshot } from '../automations/deal-event.js';
 import { InstallationRevokedError, NotFoundError, SmsProviderError } from '../errors.js';
-import { escapeHtml } from '../html.js';
 import type { Logger } from '../logger.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
 import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
 import type { Sender, SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
-import { enqueueJob } from '../jobs/job-queue.js';
 import * as store from './outbox-store.js';
 import type { Recovery } from './recovery.js';
 import { classifySendFailure, isRetryablePipedriveError, type RetryPolicy } from './retry-policy.js';
@@ -23,6 +22,8 @@ export type OutboxSenderDeps = {
   database: Database;
   installations: Installations;
   optOuts: OptOutList;
+  /** Records a 21610 refusal as an opt-out, as every other source of one. */
+  consent: ConsentService;
   sms: SmsPort;
   senders: SenderDirectory;
   log: Logger;
@@ -165,29 +166,19 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     }
   }
 
-  /** Twilio says the recipient unsubscribed: that is an opt-out, recorded and mirrored to Pipedrive. */
+  /**
+   * Twilio says the recipient unsubscribed: an opt-out like a STOP reply (the history, texts still waiting to go to
+   * the number cancelled, the consent field and an activity in Pipedrive), recorded with the message's failure.
+   */
   async function recordUnsubscribed(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, code: string | null, message: string) {
-    await database.transaction(async (trx) => {
-      await optOuts.record(
-        { companyId: company.id, phoneE164: row.to_e164!, sender: sender.key, action: 'opt_out', source: 'twilio_21610', personId },
-        trx,
-      );
+    const { cancelled } = await database.transaction(async (trx) => {
       await store.markFailed(trx, row.id, 'sending', { code, message }, now());
-      await enqueueJob(trx, company.id, 'pipedrive.set_consent', { personId, consent: 'opted_out' }, now());
-      await enqueueJob(
+      return deps.consent.optOut(
+        { companyId: company.id, phoneE164: row.to_e164!, sender, source: 'twilio_21610', personId, dealId: row.deal_id },
         trx,
-        company.id,
-        'pipedrive.add_activity',
-        {
-          subject: 'SMS opt-out (reported by Twilio)',
-          note: `<p>Twilio refused to text ${escapeHtml(row.to_e164!)} because the recipient has unsubscribed (error 21610). The number is now on the opt-out list and "SMS consent" is set to "Opted out".</p>`,
-          dealId: row.deal_id,
-          personId,
-        },
-        now(),
       );
     });
-    log.warn({ id: row.id, companyId: company.id }, 'recipient unsubscribed at Twilio (21610): opt-out recorded');
+    log.warn({ id: row.id, companyId: company.id, cancelled }, 'recipient unsubscribed at Twilio (21610): opt-out recorded');
     deps.wake();
   }
 

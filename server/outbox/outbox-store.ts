@@ -131,20 +131,37 @@ export const markSent = (
   }, at);
 
 /**
- * A STOP from a number: texts to it still waiting are cancelled, and so are those of the person the conversation
- * names that have no number yet (queued by a deal event, resolved at send time).
+ * An opt-out: texts still waiting to go to the number (queued, or claimed and not yet sending) are cancelled for the
+ * companies it binds (`companies`, or every company on the app's shared sender, which Twilio blocks the number for),
+ * and so are those of the person the change names that have no number yet (queued by a deal event; the phone is read
+ * at send time). A row already `sending` is past recall. Answers how many rows were cancelled.
  */
-export async function cancelToNumber(db: Executor, target: { phoneE164: string; companyId: string | null; personId: number | null }, at: string): Promise<void> {
-  await db
+export async function cancelQueuedTo(
+  db: Executor,
+  target: { phoneE164: string; companies: readonly string[] | 'shared_sender'; person: { companyId: string; personId: number } | null },
+  at: string,
+): Promise<number> {
+  const { companies, person } = target;
+  if (companies !== 'shared_sender' && companies.length === 0 && person === null) return 0;
+  const cancelled = await db
     .updateTable('outbound_messages')
     .set({ state: 'cancelled', skip_reason: 'opted_out', claimed_until: null, updated_at: at })
     .where('state', 'in', ['queued', 'claimed'])
     .where((eb) => {
-      const toNumber = eb('to_e164', '=', target.phoneE164);
-      if (!target.companyId || target.personId === null) return toNumber;
-      return eb.or([toNumber, eb.and([eb('company_id', '=', target.companyId), eb('person_id', '=', target.personId), eb('to_e164', 'is', null)])]);
+      const reached = [];
+      if (companies === 'shared_sender') {
+        const onSharedSender = eb.selectFrom('companies').select('id').where('twilio_account_sid', 'is', null);
+        reached.push(eb.and([eb('to_e164', '=', target.phoneE164), eb('company_id', 'in', onSharedSender)]));
+      } else if (companies.length > 0) {
+        reached.push(eb.and([eb('to_e164', '=', target.phoneE164), eb('company_id', 'in', companies)]));
+      }
+      if (person !== null) {
+        reached.push(eb.and([eb('company_id', '=', person.companyId), eb('person_id', '=', person.personId), eb('to_e164', 'is', null)]));
+      }
+      return eb.or(reached);
     })
-    .execute();
+    .executeTakeFirst();
+  return Number(cancelled.numUpdatedRows);
 }
 
 /** A Twilio status callback moves the message on, only over the status read: a callback that got further wins. */

@@ -2,6 +2,7 @@ import type { Database } from '../../db/database.js';
 import { DEFAULT_RETENTION, pruneExpired, type RetentionDays } from './housekeeping.js';
 import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
+import type { ConsentService } from '../consent/consent-service.js';
 import type { Logger } from '../logger.js';
 import type { Installations } from '../pipedrive/installations.js';
 import type { SenderDirectory } from '../twilio/senders.js';
@@ -49,6 +50,7 @@ export type OutboxDeps = {
   installations: Installations;
   companies: CompanyStore;
   optOuts: OptOutList;
+  consent: ConsentService;
   sms: SmsPort;
   logger: Logger;
   now: () => number;
@@ -82,6 +84,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     database,
     installations: deps.installations,
     optOuts: deps.optOuts,
+    consent: deps.consent,
     sms,
     senders: deps.senders,
     log,

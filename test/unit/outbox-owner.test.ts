@@ -1,26 +1,11 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readSource, sourceFiles as sources, writesTable } from '../support/source-files.js';
 
 // An outbound message changes state in one place only, so its life can be read in one file: any other file that
 // inserts, updates or deletes outbound_messages rows is a second owner.
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const OWNER = 'server/outbox/outbox-store.ts';
 // The claim SQL the store calls (engine-specific, kept beside the jobs claim it shares).
 const CALLED_BY_OWNER = new Set(['db/queue-queries.ts']);
-
-function sources(dir: string): string[] {
-  return readdirSync(`${root}${dir}`).flatMap((name) => {
-    const path = `${dir}/${name}`;
-    if (statSync(`${root}${path}`).isDirectory()) return path === 'db/migrations' ? [] : sources(path);
-    return name.endsWith('.ts') ? [path] : [];
-  });
-}
-
-const WRITES = [
-  /\.(?:updateTable|insertInto|deleteFrom|replaceInto|mergeInto)\(\s*['"]outbound_messages['"]/,
-  /\b(?:UPDATE|INSERT\s+(?:OR\s+\w+\s+)?INTO|DELETE\s+FROM|REPLACE\s+INTO)\s+outbound_messages\b/i,
-];
 
 describe('the outbound message store', () => {
   const files = [...sources('server'), ...sources('db')];
@@ -31,10 +16,7 @@ describe('the outbound message store', () => {
   });
 
   it('is the only writer of outbound_messages', () => {
-    const writers = files.filter((path) => {
-      const source = readFileSync(`${root}${path}`, 'utf8');
-      return WRITES.some((pattern) => pattern.test(source));
-    });
+    const writers = files.filter((path) => writesTable(readSource(path), 'outbound_messages'));
     expect(writers.filter((path) => path !== OWNER && !CALLED_BY_OWNER.has(path))).toEqual([]);
     expect(writers).toContain(OWNER);
   });
@@ -50,7 +32,7 @@ describe('the outbox and the job queue', () => {
   });
 
   it('import nothing from inbound/', () => {
-    const importers = files.filter((path) => /from\s+['"][./]*inbound\//.test(readFileSync(`${root}${path}`, 'utf8')));
+    const importers = files.filter((path) => /from\s+['"][./]*inbound\//.test(readSource(path)));
     expect(importers).toEqual([]);
   });
 });

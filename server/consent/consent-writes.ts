@@ -18,27 +18,36 @@ export async function supersedeConsentWrites(
     .select(['id', 'kind', 'payload'])
     .where('company_id', '=', target.companyId)
     .where('state', '=', 'queued')
-    .where('kind', 'in', ['pipedrive.set_consent', 'inbound.log_reply'])
+    .where('kind', 'in', ['pipedrive.set_consent', 'consent.mirror_by_phone', 'inbound.log_reply'])
     .execute();
+  const drop = (id: string) =>
+    trx
+      .updateTable('jobs')
+      .set({ state: 'done', last_error: 'superseded by a later consent change', updated_at: at })
+      .where('id', '=', id)
+      .where('state', '=', 'queued')
+      .execute();
+  const keepOnlyActivity = (id: string, payload: object) =>
+    trx
+      .updateTable('jobs')
+      .set({ payload: JSON.stringify({ ...payload, consent: null }), updated_at: at })
+      .where('id', '=', id)
+      .where('state', '=', 'queued')
+      .execute();
   for (const job of waiting) {
     if (job.kind === 'pipedrive.set_consent') {
       const payload = JSON.parse(job.payload) as JobPayloads['pipedrive.set_consent'];
-      if (target.personId === null || payload.personId !== target.personId) continue;
-      await trx
-        .updateTable('jobs')
-        .set({ state: 'done', last_error: 'superseded by a later consent change', updated_at: at })
-        .where('id', '=', job.id)
-        .where('state', '=', 'queued')
-        .execute();
+      const samePerson = target.personId !== null && payload.personId === target.personId;
+      if (samePerson || payload.phoneE164 === target.phoneE164) await drop(job.id);
+    } else if (job.kind === 'consent.mirror_by_phone') {
+      // Its field write is stale; its activity records a change that did happen, so that part still runs.
+      const payload = JSON.parse(job.payload) as JobPayloads['consent.mirror_by_phone'];
+      if (payload.consent === null || payload.phoneE164 !== target.phoneE164) continue;
+      await (payload.activity ? keepOnlyActivity(job.id, payload) : drop(job.id));
     } else {
       const payload = JSON.parse(job.payload) as JobPayloads['inbound.log_reply'];
       if (payload.consent === null || payload.fromE164 !== target.phoneE164) continue;
-      await trx
-        .updateTable('jobs')
-        .set({ payload: JSON.stringify({ ...payload, consent: null }), updated_at: at })
-        .where('id', '=', job.id)
-        .where('state', '=', 'queued')
-        .execute();
+      await keepOnlyActivity(job.id, payload);
     }
   }
 }

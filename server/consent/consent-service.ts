@@ -1,0 +1,130 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { Schema } from '../../db/schema.js';
+import { BadRequestError } from '../errors.js';
+import { enqueueJob } from '../jobs/job-queue.js';
+import type { Logger } from '../logger.js';
+import { cancelQueuedTo } from '../outbox/outbox-store.js';
+import { describeConsentActivity } from './consent-activity.js';
+import { supersedeConsentWrites } from './consent-writes.js';
+import type { ConsentAction, ConsentSource, OptOutList } from './opt-out-list.js';
+import { companiesOnSender, type ConsentSender } from './sender-companies.js';
+
+/** One change of a number's consent, from whichever source it came. */
+export type ConsentChange = {
+  /**
+   * The company the change is for. Null only for a keyword on the app's shared sender that no company can be told
+   * apart from: the sender blocks the number for all of them, so each of them records it.
+   */
+  companyId: string | null;
+  phoneE164: string;
+  /**
+   * The sender the change came through (a keyword, Twilio's 21610). On the app's shared sender an opt-out binds every
+   * company texting through it, as Twilio blocks a number per sender. Null for a company's own decision (review,
+   * hand, import), which binds that company only.
+   */
+  sender: ConsentSender | null;
+  source: ConsentSource;
+  /** The contact's text, or the reason an admin gave. */
+  message?: string | null;
+  /** Who decided, when a person did (the Pipedrive user's id). */
+  actor?: string | null;
+  /** The Pipedrive person and deal the change is known to concern, if any. */
+  personId?: number | null;
+  dealId?: number | null;
+  /**
+   * Who tells Pipedrive. `service` (the default): this change queues the "SMS consent" write and an activity saying
+   * what happened (for a person not known, one job that finds them by phone). `reply`: an inbound text whose reply
+   * job already logs the activity and, for a person found by phone, writes the field; only a known person's field
+   * write is queued here.
+   */
+  pipedrive?: 'service' | 'reply';
+};
+
+export type ConsentOutcome = {
+  /** The companies whose history got a row. */
+  companies: string[];
+  /** Texts that were waiting to go to the number and never will (opt-outs only). */
+  cancelled: number;
+};
+
+export type ConsentServiceDeps = { database: Database; optOuts: OptOutList; now: () => number; logger: Logger };
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+/**
+ * The one way a number's consent changes: a keyword, Twilio's 21610, a reviewed possible opt-out, an import or a
+ * hand entry all come here, so each of them has every effect. In one transaction (the caller's, when it passes one):
+ * the consent history gets its row; on an opt-out, texts still waiting to go to the number are cancelled (and, on
+ * the app's shared sender, those of every company on it); a consent write still waiting for Pipedrive is superseded;
+ * and the "SMS consent" write and the activity are queued as jobs, so a Pipedrive outage delays them and loses
+ * nothing. An opt-in is the mirror, without the cancelling.
+ */
+export function createConsentService(deps: ConsentServiceDeps) {
+  const { database, optOuts, now } = deps;
+  const log = deps.logger.child({ subsystem: 'consent' });
+
+  async function apply(action: ConsentAction, change: ConsentChange, trx?: Kysely<Schema>): Promise<ConsentOutcome> {
+    if (!E164.test(change.phoneE164)) throw new BadRequestError('phone must be an E.164 number', { field: 'phone' });
+    if (!trx) return database.transaction((own) => apply(action, change, own));
+    const at = new Date(now()).toISOString();
+    const { phoneE164, sender } = change;
+    const personId = change.personId ?? null;
+    const companies = change.companyId !== null
+      ? [change.companyId]
+      : sender ? await companiesOnSender(trx, { shared: sender.shared, ownerCompanyId: null }) : [];
+    if (companies.length === 0) log.warn({ source: change.source }, 'consent change for no company: nothing to record it for');
+
+    for (const companyId of companies) {
+      await optOuts.record(
+        { companyId, phoneE164, sender: sender?.key ?? null, action, source: change.source, message: change.message ?? null, personId, actor: change.actor ?? null },
+        trx,
+      );
+    }
+
+    let cancelled = 0;
+    if (action === 'opt_out') {
+      // The worker re-checks the list before sending anyway; cancelling here makes the reports say why.
+      cancelled = await cancelQueuedTo(
+        trx,
+        {
+          phoneE164,
+          companies: sender?.shared ? 'shared_sender' : companies,
+          person: change.companyId !== null && personId !== null ? { companyId: change.companyId, personId } : null,
+        },
+        at,
+      );
+    }
+
+    // Pipedrive is told by the company the change names; one no company can be told apart from has nobody to tell.
+    if (change.companyId !== null) await queuePipedriveWrites(trx, action, { ...change, companyId: change.companyId, personId }, at);
+    return { companies, cancelled };
+  }
+
+  async function queuePipedriveWrites(
+    trx: Kysely<Schema>,
+    action: ConsentAction,
+    change: ConsentChange & { companyId: string; personId: number | null },
+    at: string,
+  ): Promise<void> {
+    const { companyId, personId, phoneE164 } = change;
+    const consent = action === 'opt_out' ? 'opted_out' : 'granted';
+    await supersedeConsentWrites(trx, { companyId, personId, phoneE164 }, at);
+    if (personId !== null) await enqueueJob(trx, companyId, 'pipedrive.set_consent', { personId, consent, phoneE164 }, now());
+    if (change.pipedrive === 'reply') return;
+    const activity = describeConsentActivity({ action, source: change.source, phoneE164, message: change.message ?? null, actor: change.actor ?? null });
+    const dealId = change.dealId ?? null;
+    if (personId !== null) await enqueueJob(trx, companyId, 'pipedrive.add_activity', { ...activity, dealId, personId }, now());
+    else await enqueueJob(trx, companyId, 'consent.mirror_by_phone', { phoneE164, consent, dealId, activity }, now());
+  }
+
+  return {
+    /** Opts the number out (see above); pass the caller's transaction to make it part of a larger change. */
+    optOut: (change: ConsentChange, trx?: Kysely<Schema>) => apply('opt_out', change, trx),
+    /** Opts the number back in: the mirror of optOut, without cancelling anything. */
+    optIn: (change: ConsentChange, trx?: Kysely<Schema>) => apply('opt_in', change, trx),
+    change: (action: ConsentAction, change: ConsentChange, trx?: Kysely<Schema>) => apply(action, change, trx),
+  };
+}
+
+export type ConsentService = ReturnType<typeof createConsentService>;
