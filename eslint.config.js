@@ -4,6 +4,8 @@ import tseslint from 'typescript-eslint';
 import { LAYERS } from './import-layers.js';
 
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+// The server names a module `x.js`; the UI, bundled by Vite, names it `x`.
+const JS_SUFFIX = '(?:\\.js)?$';
 
 /**
  * The specifiers of a layer's files that reach into `target`. Specifiers are relative, so a path is matched by its
@@ -12,12 +14,12 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 function reaching(fromServer, target, allowed) {
   return LAYERS[target].paths.map((path) => {
     const inServer = path.startsWith('server/');
-    const tail = escape(fromServer && inServer ? path.slice('server/'.length) : path).replace(/\\.ts$/, '\\.js$');
+    const tail = escape(fromServer && inServer ? path.slice('server/'.length) : path).replace(/\\.ts$/, JS_SUFFIX);
     const prefix = fromServer && inServer ? '(?:server/)?' : '';
     // A more specific path inside this one that belongs to an allowed layer stays importable (twilio/patterns.ts).
     const kept = Object.entries(LAYERS)
       .filter(([name]) => allowed.includes(name))
-      .flatMap(([, layer]) => layer.paths.filter((p) => p !== path && p.startsWith(path)).map((p) => escape(p.slice(path.length)).replace(/\\.ts$/, '\\.js$')));
+      .flatMap(([, layer]) => layer.paths.filter((p) => p !== path && p.startsWith(path)).map((p) => escape(p.slice(path.length)).replace(/\\.ts$/, JS_SUFFIX)));
     return `^(?:\\.\\.?/)+${prefix}${tail}${kept.length > 0 ? `(?!${kept.join('|')})` : ''}`;
   });
 }
@@ -37,6 +39,12 @@ const layerRules = Object.entries(LAYERS)
         })),
       );
     if (name === 'http') patterns.push({ regex: '-routes\\.js$', message: 'A router is mounted by app.ts, never imported by another router.' });
+    // contracts/ sits inside http/: a module one folder up is an http module.
+    if (name === 'contracts') patterns.push({ regex: '^\\.\\./(?!\\.\\./)', message: 'contracts may not import http: the routes import the contracts.' });
+    if (layer.packages) {
+      const allowed = layer.packages.map(escape).join('|');
+      patterns.push({ regex: `^(?!\\.|(?:${allowed})$)`, message: `${name} is bundled into the browser too: it may import only ${layer.packages.join(', ')} and our modules of its layers.` });
+    }
     return {
       files: layer.paths.map((p) => (p.endsWith('/') ? `${p}**` : p)),
       rules: { 'no-restricted-imports': ['error', { patterns }] },

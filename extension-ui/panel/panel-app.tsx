@@ -1,9 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { previewTemplate } from '../../server/messaging/compose';
-import { api, ApiError } from '../shared/api';
+import { api, ApiError, type PanelMessage, type PanelView } from '../shared/api';
 import { useDocumentTheme, useFitToContent } from '../shared/layout';
 import { connect, initialTheme, onThemeChange, onVisible, queryParam } from '../shared/sdk';
-import type { PanelMessage, PanelView } from './types';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'hidden' } | { state: 'ready'; view: PanelView };
 
@@ -44,7 +43,7 @@ export function PanelApp() {
 
   const refresh = useCallback(async () => {
     try {
-      const view = await api<PanelView>(`/api/panel/deals/${encodeURIComponent(dealId)}`);
+      const view = await api.panel.deal(dealId);
       setLoad({ state: 'ready', view });
       // When the first data arrived, for the browser test's render-time check.
       (window as unknown as { __firstDataAt?: number }).__firstDataAt ??= performance.now();
@@ -208,7 +207,7 @@ function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; o
     setSending(true);
     setFeedback(null);
     try {
-      await api(`/api/panel/deals/${encodeURIComponent(dealId)}/messages`, { method: 'POST', body: { body: text } });
+      await api.panel.send(dealId, text);
       setText('');
       setFeedback({ kind: 'ok', text: 'Queued for sending.' });
       await onSent();

@@ -1,7 +1,6 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { previewTemplate, validateTemplate } from '../../server/messaging/compose';
-import { api, ApiError } from '../shared/api';
-import type { Automation, AutomationInput, Pipeline, TemplateRefusal, TriggerEvent } from './types';
+import { api, ApiError, type Automation, type AutomationCreate, type AutomationPatch, type FieldProblems, type Pipeline, type TemplateRefusal, type TriggerEvent } from '../shared/api';
 import { describeError, type Resource } from './use-resource';
 import { useEditorForm } from './unsaved-changes';
 import { indexStages, MERGE_BUTTONS, plural, sampleContext, stageWords } from './words';
@@ -117,20 +116,20 @@ export function AutomationEditor(props: {
       let saved: Automation;
       if (automation) {
         // Only what changed: renaming an automation must not re-validate (and so refuse) an unchanged template.
-        const patch: Partial<AutomationInput> = {};
+        const patch: AutomationPatch = {};
         if (draft.name !== initial.name) patch.name = draft.name.trim();
         if (draft.enabled !== initial.enabled) patch.enabled = draft.enabled;
         if (draft.event !== initial.event || draft.stageId !== initial.stageId || pipelineId !== initial.pipelineId) patch.trigger = trigger;
         if (draft.template !== initial.template) patch.template = draft.template;
-        saved = await api<Automation>(`/api/automations/${encodeURIComponent(automation.id)}`, { method: 'PATCH', body: patch });
+        saved = await api.automations.update(automation.id, patch);
       } else {
-        const body: AutomationInput = { name: draft.name.trim(), enabled: draft.enabled, trigger, template: draft.template };
-        saved = await api<Automation>('/api/automations', { method: 'POST', body });
+        const body: AutomationCreate = { name: draft.name.trim(), enabled: draft.enabled, trigger, template: draft.template };
+        saved = await api.automations.create(body);
       }
       props.onSaved(saved, !automation);
     } catch (error) {
       setErrors(errorsOf(error, maxSegments));
-      const limitSeen = error instanceof ApiError ? (error.details as TemplateRefusal | null)?.maxSegments : undefined;
+      const limitSeen = error instanceof ApiError ? (error.details as Partial<TemplateRefusal> | null)?.maxSegments : undefined;
       // The limit changed since the page loaded (another admin, another tab): count against the server's from now on.
       if (typeof limitSeen === 'number' && limitSeen !== maxSegments) props.onLimitLearned(limitSeen);
     } finally {
@@ -360,7 +359,7 @@ export function AutomationEditor(props: {
 function errorsOf(error: unknown, pageLimit: number): FieldErrors {
   if (!(error instanceof ApiError)) return { form: 'Could not save the automation.' };
   if (error.status !== 400) return { form: describeError(error, 'Automations') };
-  const details = (error.details ?? {}) as TemplateRefusal & { fields?: Array<{ path: string; message: string }> };
+  const details = (error.details ?? {}) as Partial<TemplateRefusal & FieldProblems>;
   if (details.problems) {
     // The page's own check passed, so the server knows something the page did not: usually a new segment limit. The
     // problem itself is then listed by the page's check (it counts against the new limit), so say only what changed.

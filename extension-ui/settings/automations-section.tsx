@@ -1,10 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { validateTemplate } from '../../server/messaging/compose';
-import { api, ApiError } from '../shared/api';
+import { api, ApiError, type Automation, type Pipeline } from '../shared/api';
 import { confirmAction, snackbar } from '../shared/sdk';
 import { AutomationEditor } from './automation-editor';
 import { LoadError } from './load-error';
-import type { Automation, Pipeline } from './types';
 import { describeError, type Resource } from './use-resource';
 import { indexStages, triggerWords, type StageIndex } from './words';
 
@@ -168,7 +167,7 @@ function AutomationItem(props: {
     setPending('toggle');
     setError(null);
     try {
-      props.onChanged(await api<Automation>(`/api/automations/${encodeURIComponent(automation.id)}`, { method: 'PATCH', body: { enabled } }));
+      props.onChanged(await api.automations.update(automation.id, { enabled }));
     } catch (e) {
       setError(e instanceof ApiError ? describeError(e, 'Automations') : 'Could not change the automation.');
     } finally {
@@ -188,7 +187,7 @@ function AutomationItem(props: {
     setPending('delete');
     setError(null);
     try {
-      await api(`/api/automations/${encodeURIComponent(automation.id)}`, { method: 'DELETE' });
+      await api.automations.remove(automation.id);
       props.onDeleted();
     } catch (e) {
       // Deleted elsewhere in the meantime: the outcome the admin asked for.

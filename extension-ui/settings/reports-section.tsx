@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { Counters, Report, ReportRow } from './types';
+import { api, type ReportCounters as Counters, type ReportRow } from '../shared/api';
 import { LoadError } from './load-error';
 import { useResource } from './use-resource';
 import { SKIP_REASON_WORDS } from './words';
@@ -20,7 +20,7 @@ const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { month
 
 export function ReportsSection() {
   const [days, setDays] = useState<(typeof PERIODS)[number]>(30);
-  const { resource, reload } = useResource<Report>(`/api/reports?days=${days}`);
+  const { resource, reload } = useResource(`reports-${days}`, () => api.reports.counts(days));
   const report = resource.data;
 
   return (

@@ -1,23 +1,37 @@
 import { useState } from 'react';
-import { api, ApiError } from '../shared/api';
+import { api, ApiError, type CompanySettingsView as CompanySettings, type FieldProblems, type SettingsView, type SettingsWarning, type SettingsPatch } from '../shared/api';
 import { snackbar } from '../shared/sdk';
-import type { CompanySettings, SettingsSaved, SettingsView, SettingsWarning } from './types';
 import { describeError } from './use-resource';
 import { useUnsavedChanges } from './unsaved-changes';
-import { SEND_RATE_MAX, SEND_RATE_MIN } from '../../server/companies/send-rate';
+import {
+  HELP_TEXT_MAX_LENGTH as MAX_HELP,
+  MAX_SEGMENTS_MAX as MAX_SEGMENTS,
+  MAX_SEGMENTS_MIN,
+  SEND_RATE_MAX,
+  SEND_RATE_MIN,
+} from '../../server/http/contracts/limits';
 
-type Form = { maxSegments: string; keywordReplies: 'provider' | 'app'; helpText: string; sendRatePerSecond: string };
+type Form = {
+  maxSegments: string;
+  keywordReplies: CompanySettings['keywordReplies'];
+  helpText: string;
+  optOutWords: CompanySettings['optOutWords'];
+  sendRatePerSecond: string;
+};
 type Errors = Partial<Record<keyof Form | 'form', string>>;
 
-// The limits of server/companies/company-settings.ts, checked here too so a typo is caught before the round trip.
-const MAX_SEGMENTS = 10;
-const MAX_HELP = 320;
+/** The stored settings out of the settings view (which has them at its top level, beside the page's other data). */
+function settingsOf(view: SettingsView): CompanySettings {
+  const { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond } = view;
+  return { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond };
+}
 
 function formOf(settings: CompanySettings): Form {
   return {
     maxSegments: String(settings.maxSegments),
     keywordReplies: settings.keywordReplies,
     helpText: settings.helpText ?? '',
+    optOutWords: settings.optOutWords,
     sendRatePerSecond: String(settings.sendRatePerSecond),
   };
 }
@@ -25,7 +39,9 @@ function formOf(settings: CompanySettings): Form {
 function validate(form: Form): Errors {
   const errors: Errors = {};
   const segments = Number(form.maxSegments);
-  if (!Number.isInteger(segments) || segments < 1 || segments > MAX_SEGMENTS) errors.maxSegments = `A whole number from 1 to ${MAX_SEGMENTS}.`;
+  if (!Number.isInteger(segments) || segments < MAX_SEGMENTS_MIN || segments > MAX_SEGMENTS) {
+    errors.maxSegments = `A whole number from ${MAX_SEGMENTS_MIN} to ${MAX_SEGMENTS}.`;
+  }
   const rate = Number(form.sendRatePerSecond);
   if (form.sendRatePerSecond.trim() === '' || !Number.isFinite(rate) || rate < SEND_RATE_MIN || rate > SEND_RATE_MAX) {
     errors.sendRatePerSecond = `From ${SEND_RATE_MIN} to ${SEND_RATE_MAX}.`;
@@ -35,12 +51,13 @@ function validate(form: Form): Errors {
 }
 
 /** Only the fields that changed: a PATCH of one rule must not rewrite the others with what this page loaded. */
-function patchOf(form: Form, saved: CompanySettings): Partial<CompanySettings> {
-  const patch: Partial<CompanySettings> = {};
+function patchOf(form: Form, saved: CompanySettings): SettingsPatch {
+  const patch: SettingsPatch = {};
   if (Number(form.maxSegments) !== saved.maxSegments) patch.maxSegments = Number(form.maxSegments);
   if (form.keywordReplies !== saved.keywordReplies) patch.keywordReplies = form.keywordReplies;
   const help = form.helpText.trim() === '' ? null : form.helpText.trim();
   if (help !== saved.helpText) patch.helpText = help;
+  if (form.optOutWords !== saved.optOutWords) patch.optOutWords = form.optOutWords;
   if (Number(form.sendRatePerSecond) !== saved.sendRatePerSecond) patch.sendRatePerSecond = Number(form.sendRatePerSecond);
   return patch;
 }
@@ -52,12 +69,12 @@ export function RulesSection(props: {
   editing: boolean;
 }) {
   const canEdit = props.view.canEdit;
-  const saved = props.view.settings;
+  const saved = settingsOf(props.view);
   const [form, setForm] = useState<Form>(() => formOf(saved));
   // The stored rules changed under the form (saved here, or a limit learned from a refused template): show them,
   // unless the admin had already started changing the form.
   const [shownBase, setShownBase] = useState(saved);
-  if (shownBase !== saved) {
+  if (JSON.stringify(shownBase) !== JSON.stringify(saved)) {
     setShownBase(saved);
     if (Object.keys(patchOf(form, shownBase)).length === 0) setForm(formOf(saved));
   }
@@ -86,10 +103,10 @@ export function RulesSection(props: {
     setErrors({});
     setResult(null);
     try {
-      const answer = await api<SettingsSaved>('/api/settings', { method: 'PATCH', body: patch });
+      const answer = await api.settings.update(patch);
       const { warnings, ...view } = answer;
       props.onSaved(view);
-      setForm(formOf(view.settings));
+      setForm(formOf(settingsOf(view)));
       setResult({ warnings: warnings ?? [] });
       void snackbar('Rules saved');
     } catch (error) {
@@ -129,7 +146,7 @@ export function RulesSection(props: {
                 id="rule-max-segments"
                 data-testid="rule-max-segments"
                 type="number"
-                min={1}
+                min={MAX_SEGMENTS_MIN}
                 max={MAX_SEGMENTS}
                 step={1}
                 value={form.maxSegments}
@@ -148,29 +165,35 @@ export function RulesSection(props: {
 
           <fieldset className="field">
             <legend>Answers to STOP, START and HELP</legend>
-            <label className="choice">
-              <input
-                type="radio"
-                name="keyword-replies"
-                value="provider"
-                data-testid="rule-keyword-provider"
-                checked={form.keywordReplies === 'provider'}
-                onChange={() => set({ keywordReplies: 'provider' })}
-              />
-              Twilio answers them (Twilio’s standard opt-out handling; recommended)
-            </label>
-            <label className="choice">
-              <input
-                type="radio"
-                name="keyword-replies"
-                value="app"
-                data-testid="rule-keyword-app"
-                checked={form.keywordReplies === 'app'}
-                onChange={() => set({ keywordReplies: 'app' })}
-              />
-              SMS for Pipedrive answers them (for senders where Twilio’s opt-out handling is turned off)
-            </label>
+            <Choices
+              name="keyword-replies"
+              value={form.keywordReplies}
+              onChange={(keywordReplies) => set({ keywordReplies })}
+              options={[
+                { value: 'provider', testId: 'rule-keyword-provider', label: 'Twilio answers them (Twilio’s standard opt-out handling; recommended)' },
+                { value: 'app', testId: 'rule-keyword-app', label: 'SMS for Pipedrive answers them (for senders where Twilio’s opt-out handling is turned off)' },
+              ]}
+            />
             <p className="field-note">Opt-outs are recorded either way; this only decides who sends the confirmation, so a contact never gets it twice.</p>
+          </fieldset>
+
+          <fieldset className="field" aria-describedby="rule-opt-out-words-note">
+            <legend>Which replies opt a contact out</legend>
+            <Choices
+              name="opt-out-words"
+              value={form.optOutWords}
+              onChange={(optOutWords) => set({ optOutWords })}
+              options={[
+                { value: 'exact', testId: 'rule-opt-out-exact', label: 'Only when the whole reply is an opt-out word (recommended)' },
+                { value: 'any', testId: 'rule-opt-out-any', label: 'When a reply contains an opt-out word anywhere' },
+              ]}
+            />
+            <p id="rule-opt-out-words-note" className="field-note">
+              Opt-out words are STOP, UNSUBSCRIBE, CANCEL, END, QUIT and the like. With the first choice a longer reply such as “please stop texting me” is
+              logged and flagged for your team to review; with the second it opts the contact out at once, and so does any reply that merely uses one of
+              the words (“don’t stop the order”).
+            </p>
+            {shown.optOutWords && <p className="field-error">{shown.optOutWords}</p>}
           </fieldset>
 
           <div className="field">
@@ -264,13 +287,39 @@ export function RulesSection(props: {
   );
 }
 
+/** A rule's radio buttons, each labelled with what choosing it does. */
+function Choices<V extends string>(props: {
+  name: string;
+  value: V;
+  options: ReadonlyArray<{ value: V; testId: string; label: string }>;
+  onChange: (value: V) => void;
+}) {
+  return (
+    <>
+      {props.options.map((option) => (
+        <label className="choice" key={option.value}>
+          <input
+            type="radio"
+            name={props.name}
+            value={option.value}
+            data-testid={option.testId}
+            checked={props.value === option.value}
+            onChange={() => props.onChange(option.value)}
+          />
+          {option.label}
+        </label>
+      ))}
+    </>
+  );
+}
+
 function errorsOf(error: unknown): Errors {
   if (!(error instanceof ApiError)) return { form: 'Could not save the rules.' };
   if (error.status === 400) {
-    const fields = (error.details as { fields?: Array<{ path: string; message: string }> } | null)?.fields ?? [];
+    const fields = (error.details as Partial<FieldProblems> | null)?.fields ?? [];
     const out: Errors = {};
     for (const f of fields) {
-      const key = (['maxSegments', 'keywordReplies', 'helpText', 'sendRatePerSecond'] as const).find((k) => k === f.path) ?? 'form';
+      const key = (['maxSegments', 'keywordReplies', 'helpText', 'optOutWords', 'sendRatePerSecond'] as const).find((k) => k === f.path) ?? 'form';
       out[key] = f.message;
     }
     return Object.keys(out).length ? out : { form: error.message };

@@ -5,16 +5,17 @@ import { AutomationsSection, type Editing } from './automations-section';
 import { ReportsSection } from './reports-section';
 import { RulesSection } from './rules-section';
 import { TwilioSection } from './twilio-section';
-import type { Automation, Pipeline, SettingsView } from './types';
+import { api } from '../shared/api';
+import type { SettingsView } from '../../server/http/contracts/index';
 import { LoadError } from './load-error';
 import { useResource } from './use-resource';
 
 export function SettingsApp() {
   const [theme, setTheme] = useState(initialTheme());
   const root = useRef<HTMLDivElement>(null);
-  const settings = useResource<SettingsView>('/api/settings');
-  const automations = useResource<{ automations: Automation[] }>('/api/automations');
-  const pipelines = useResource<{ pipelines: Pipeline[] }>('/api/pipelines');
+  const settings = useResource('settings', api.settings.get);
+  const automations = useResource('automations', api.automations.list);
+  const pipelines = useResource('pipelines', api.pipelines.list);
   const [editing, setEditing] = useState<Editing>(null);
 
   useEffect(() => onThemeChange(setTheme), []);
@@ -24,7 +25,7 @@ export function SettingsApp() {
   useFitToContent(root);
 
   const view = settings.resource.data;
-  const maxSegments = view?.settings.maxSegments ?? 1;
+  const maxSegments = view?.maxSegments ?? 1;
   const companyName = view?.company.name ?? null;
   const sessionExpired = [settings.resource, automations.resource, pipelines.resource].some((r) => r.state === 'error' && r.error.status === 401);
   const notInstalled = settings.resource.state === 'error' && settings.resource.error.status === 403;
@@ -96,7 +97,7 @@ export function SettingsApp() {
             companyName={companyName}
             editing={editing}
             onEdit={edit}
-            onLimitLearned={(limit) => view && settings.setData({ ...view, settings: { ...view.settings, maxSegments: limit } })}
+            onLimitLearned={(limit) => view && settings.setData({ ...view, maxSegments: limit })}
             canEdit={view?.canEdit ?? false}
           />
           <ReportsSection />

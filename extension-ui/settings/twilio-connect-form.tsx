@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError } from '../shared/api';
-import type { TwilioConnected, TwilioConnectInput, TwilioRefusalReason, TwilioView } from './types';
+import { api, ApiError, type FieldProblems, type TwilioConnected, type TwilioConnectInput, type TwilioRefusalReason, type TwilioView } from '../shared/api';
+import { ACCOUNT_SID, AUTH_TOKEN, E164_NUMBER, MESSAGING_SERVICE_SID } from '../../server/http/contracts/limits';
 import { describeError } from './use-resource';
 import { useEditorForm } from './unsaved-changes';
 
@@ -15,11 +15,7 @@ type Form = {
 type Field = 'accountSid' | 'authToken' | 'sender';
 type Errors = Partial<Record<Field | 'form', string>>;
 
-// The server's checks (server/http/twilio-account-routes.ts), made here too so a typo is caught before Twilio is asked.
-const ACCOUNT_SID = /^AC[0-9a-f]{32}$/i;
-const AUTH_TOKEN = /^[0-9a-f]{32}$/i;
-const SERVICE_SID = /^MG[0-9a-f]{32}$/i;
-const E164 = /^\+[1-9]\d{6,14}$/;
+// The server's checks (its contract's patterns), made here too so a typo is caught before Twilio is asked.
 
 /** What Twilio's refusal means for the admin, and which field it is about. */
 const REFUSALS: Record<TwilioRefusalReason, { field: Field; fix: string }> = {
@@ -52,8 +48,8 @@ function validate(form: Form): Errors {
   if (form.kind === 'number') {
     const number = compactNumber(form.fromNumber);
     if (!number.startsWith('+')) errors.sender = 'Write the number with its country code, starting with +, e.g. +14155552671.';
-    else if (!E164.test(number)) errors.sender = 'This is not a phone number in international form, e.g. +14155552671.';
-  } else if (!SERVICE_SID.test(form.messagingServiceSid.trim())) {
+    else if (!E164_NUMBER.test(number)) errors.sender = 'This is not a phone number in international form, e.g. +14155552671.';
+  } else if (!MESSAGING_SERVICE_SID.test(form.messagingServiceSid.trim())) {
     errors.sender = 'A Messaging Service SID is MG followed by 32 letters a–f and digits.';
   }
   return errors;
@@ -81,7 +77,7 @@ function errorsOf(error: unknown): Errors {
   // 409: the number or service is the shared one, or another company's: said next to it.
   if (error instanceof ApiError && error.status === 409) return { sender: error.message };
   if (!(error instanceof ApiError) || error.status !== 400) return { form: twilioFailure(error) };
-  const details = (error.details ?? {}) as { reason?: TwilioRefusalReason; fields?: Array<{ path: string; message: string }> };
+  const details = (error.details ?? {}) as { reason?: TwilioRefusalReason } & Partial<FieldProblems>;
   const refusal = details.reason ? REFUSALS[details.reason] : undefined;
   if (refusal) return { [refusal.field]: `${error.message} ${refusal.fix}` };
   const out: Errors = {};
@@ -133,7 +129,7 @@ export function TwilioConnectForm(props: { view: TwilioView; onConnected: (answe
     setSaving(true);
     const input = inputOf(form);
     try {
-      props.onConnected(await api<TwilioConnected>('/api/settings/twilio', { method: 'PUT', body: input }), input);
+      props.onConnected(await api.twilio.connect(input), input);
     } catch (error) {
       const found = errorsOf(error);
       setErrors(found);

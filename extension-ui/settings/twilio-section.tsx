@@ -1,10 +1,8 @@
 import { useEffect, useId, useRef, useState } from 'react';
-import { api } from '../shared/api';
+import { api, type TwilioConnected, type TwilioConnectInput, type TwilioReplies, type TwilioView } from '../shared/api';
 import { confirmAction, snackbar } from '../shared/sdk';
 import { TwilioConnectForm, twilioFailure } from './twilio-connect-form';
-import type { TwilioConnected, TwilioConnectInput, TwilioReplies, TwilioView } from './types';
 
-const ENDPOINT = '/api/settings/twilio';
 
 /** Where the replies of the last connection go, known only from a PUT's answer (a GET does not ask Twilio). */
 type Replies = {
@@ -60,7 +58,7 @@ export function TwilioSection(props: { view: TwilioView; canEdit: boolean; onCha
     setError(null);
     try {
       const input = { ...replies.input, pointRepliesHere };
-      connected(await api<TwilioConnected>(ENDPOINT, { method: 'PUT', body: input }), input);
+      connected(await api.twilio.connect(input), input);
     } catch (e) {
       setError(twilioFailure(e));
     } finally {
@@ -85,7 +83,7 @@ export function TwilioSection(props: { view: TwilioView; canEdit: boolean; onCha
     setPending('disconnect');
     setError(null);
     try {
-      const next = await api<TwilioView>(ENDPOINT, { method: 'DELETE' });
+      const next = await api.twilio.disconnect();
       props.onChanged(next);
       setReplies(null);
       announce(next.mode === 'default' ? `Disconnected: texts go out from ${senderWords(next)} again.` : 'Disconnected: no Twilio account is connected.');

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError, UNREACHABLE } from '../shared/api';
+import { ApiError, UNREACHABLE } from '../shared/api';
 
 export type Resource<T> =
   | { state: 'loading'; data: T | null }
@@ -9,25 +9,28 @@ export type Resource<T> =
 /**
  * One GET the page shows, with its loading and error states. `reload` keeps the last data on screen while it runs
  * (a table that blinks to "Loading…" on every period change is harder to read). Answers to an older request are
- * dropped, so a slow 90-day report cannot overwrite the 7-day one asked for after it.
+ * dropped, so a slow 90-day report cannot overwrite the 7-day one asked for after it. `key` names what `fetch` asks
+ * for (a new key loads again); `fetch` is a method of the API client.
  */
-export function useResource<T>(path: string | null) {
+export function useResource<T>(key: string | null, fetch: () => Promise<T>) {
   const [resource, setResource] = useState<Resource<T>>({ state: 'loading', data: null });
   const latest = useRef(0);
+  const fetchLatest = useRef(fetch);
+  fetchLatest.current = fetch;
 
   const load = useCallback(async () => {
-    if (!path) return;
+    if (key === null) return;
     const ticket = ++latest.current;
     setResource((r) => ({ state: 'loading', data: r.data }));
     try {
-      const data = await api<T>(path);
+      const data = await fetchLatest.current();
       if (ticket === latest.current) setResource({ state: 'ready', data });
     } catch (error) {
       if (ticket !== latest.current) return;
       const apiError = error instanceof ApiError ? error : new ApiError('Unexpected answer from SMS for Pipedrive', 500, null);
       setResource((r) => ({ state: 'error', data: r.data, error: apiError }));
     }
-  }, [path]);
+  }, [key]);
 
   useEffect(() => {
     void load();

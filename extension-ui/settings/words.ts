@@ -1,5 +1,5 @@
 import type { MergeContext } from '../../server/messaging/template';
-import type { Automation, Pipeline, Stage } from './types';
+import type { Automation, Pipeline, Stage } from '../shared/api';
 
 export type StageIndex = Map<number, { stage: Stage; pipeline: Pipeline }>;
 

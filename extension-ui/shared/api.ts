@@ -1,4 +1,25 @@
+import type {
+  Automation,
+  AutomationCreate,
+  AutomationList,
+  AutomationPatch,
+  PanelSent,
+  PanelView,
+  PipelineList,
+  Report,
+  SettingsPatch,
+  SettingsSaved,
+  SettingsView,
+  TemplatePreview,
+  TemplatePreviewInput,
+  TwilioConnected,
+  TwilioConnectInput,
+  TwilioView,
+} from '../../server/http/contracts/index';
 import { signedToken } from './sdk';
+
+// The one way the UI calls the API: a method per route, whose argument and answer types are the server's contracts
+// (server/http/contracts/). The import above is of types only, so no schema is bundled into the page.
 
 export class ApiError extends Error {
   constructor(
@@ -15,7 +36,7 @@ export class ApiError extends Error {
 /** Status 0: the request never got an answer (offline, server down, blocked). */
 export const UNREACHABLE = 0;
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
   let token: string;
   try {
     token = await signedToken();
@@ -26,12 +47,12 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   let res: Response;
   try {
     res = await fetch(path, {
-      method: init.method ?? 'GET',
+      method,
       headers: {
         authorization: `Bearer ${token}`,
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
-      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+      body: body !== undefined ? JSON.stringify(body) : undefined,
     });
   } catch {
     throw new ApiError('Could not reach SMS for Pipedrive', UNREACHABLE, null);
@@ -50,3 +71,41 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   return json as T;
 }
+
+// The pages take their types from here too: the contracts' types, under the names the server gives them.
+export type * from '../../server/http/contracts/index';
+
+const segment = (value: string | number) => encodeURIComponent(String(value));
+
+export const api = {
+  settings: {
+    get: () => call<SettingsView>('GET', '/api/settings'),
+    update: (patch: SettingsPatch) => call<SettingsSaved>('PATCH', '/api/settings', patch),
+  },
+  twilio: {
+    get: () => call<TwilioView>('GET', '/api/settings/twilio'),
+    connect: (input: TwilioConnectInput) => call<TwilioConnected>('PUT', '/api/settings/twilio', input),
+    disconnect: () => call<TwilioView>('DELETE', '/api/settings/twilio'),
+  },
+  automations: {
+    list: () => call<AutomationList>('GET', '/api/automations'),
+    get: (id: string) => call<Automation>('GET', `/api/automations/${segment(id)}`),
+    create: (input: AutomationCreate) => call<Automation>('POST', '/api/automations', input),
+    update: (id: string, patch: AutomationPatch) => call<Automation>('PATCH', `/api/automations/${segment(id)}`, patch),
+    remove: (id: string) => call<null>('DELETE', `/api/automations/${segment(id)}`),
+  },
+  templates: {
+    preview: (input: TemplatePreviewInput) => call<TemplatePreview>('POST', '/api/templates/preview', input),
+  },
+  pipelines: {
+    list: () => call<PipelineList>('GET', '/api/pipelines'),
+  },
+  reports: {
+    /** What became of the messages of the last `days` days, per automation. */
+    counts: (days: number) => call<Report>('GET', `/api/reports?days=${segment(days)}`),
+  },
+  panel: {
+    deal: (dealId: string | number) => call<PanelView>('GET', `/api/panel/deals/${segment(dealId)}`),
+    send: (dealId: string | number, body: string) => call<PanelSent>('POST', `/api/panel/deals/${segment(dealId)}/messages`, { body }),
+  },
+};

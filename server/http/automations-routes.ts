@@ -1,50 +1,50 @@
 import express, { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { defaultHelpText, previewTemplate, validateTemplate } from '../messaging/index.js';
-import { companySettingsPatchSchema, companySettingsSchema } from '../companies/company-settings.js';
+import { companySettingsSchema } from '../companies/company-settings.js';
 import type { CompanyProfile } from '../companies/company-store.js';
 import type { AutomationInput } from '../automations/automation-store.js';
 import { mayEdit } from './admin-guard.js';
 import type { CallerAuth } from './caller-auth.js';
 import { parseBody } from './validation.js';
 import { twilioView } from './twilio-view.js';
-
-const id = z.number().int().positive();
-const trigger = z.object({
-  event: z.enum(['deal.stage_entered', 'deal.created']),
-  stageId: id,
-  pipelineId: id.nullable().optional(),
-});
-const template = z.string().max(1600, 'template is longer than 1,600 characters');
-const createBody = z.object({
-  name: z.string().trim().min(1, 'name is required').max(120),
-  enabled: z.boolean().default(true),
-  trigger,
-  template,
-});
-const patchBody = createBody.partial().refine((b) => Object.keys(b).length > 0, 'nothing to update');
-const sampleEntity = z.record(z.string(), z.union([z.string(), z.number(), z.null()])).optional();
-const previewBody = z.object({
-  template,
-  sample: z.object({ person: sampleEntity, deal: sampleEntity, user: sampleEntity, company: sampleEntity }).partial().optional(),
-});
+import {
+  automationCreateBody,
+  automationPatchBody,
+  provisioningProblemSchema,
+  reportQuery,
+  settingsPatchBody,
+  templatePreviewBody,
+  type Automation,
+  type AutomationList,
+  type PipelineList,
+  type Report,
+  type SettingsSaved,
+  type SettingsView,
+  type TemplatePreview,
+} from './contracts/index.js';
 
 const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its settings';
 
-const reportQuery = z.object({
-  days: z.coerce.number().int('days must be a whole number').min(1, 'days must be 1 to 365').max(365, 'days must be 1 to 365').default(30),
-});
+/** The set-up problems recorded at install; a row that does not read as a list of them shows none. */
+function provisioningProblems(json: string) {
+  try {
+    const parsed = provisioningProblemSchema.array().safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
 
-function settingsView(ctx: AppContext, company: CompanyProfile, canEdit: boolean) {
+function settingsView(ctx: AppContext, company: CompanyProfile, canEdit: boolean): SettingsView {
   return {
+    ...company.parsedSettings,
     /** Whether the caller may change the settings (the page shows them read-only otherwise). */
     canEdit,
     company: { id: company.id, name: company.name },
-    settings: company.parsedSettings,
     helpTextDefault: defaultHelpText(company.name),
-    provisioning: { status: company.provisioning_status, problems: JSON.parse(company.provisioning_problems) as unknown[] },
+    provisioning: { status: company.provisioning_status, problems: provisioningProblems(company.provisioning_problems) },
     twilio: twilioView(ctx, company),
   };
 }
@@ -76,28 +76,28 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
 
   router.get('/api/automations', installed, async (req, res) => {
     const company = req.company!;
-    res.json({ automations: await ctx.automations.list(company.id) });
+    res.json({ automations: await ctx.automations.list(company.id) } satisfies AutomationList);
   });
 
   router.post('/api/automations', installed, admin, async (req, res) => {
     const company = req.company!;
-    const body = parseBody(createBody, req.body);
+    const body = parseBody(automationCreateBody, req.body);
     checkTemplate(body.template, company.parsedSettings.maxSegments);
-    res.status(201).json(await ctx.automations.create(company.id, body));
+    res.status(201).json((await ctx.automations.create(company.id, body)) satisfies Automation);
   });
 
   router.get('/api/automations/:id', installed, async (req, res) => {
     const company = req.company!;
     const found = await ctx.automations.get(company.id, req.params.id as string);
     if (!found) throw new NotFoundError('No such automation');
-    res.json(found);
+    res.json(found satisfies Automation);
   });
 
   router.patch('/api/automations/:id', installed, admin, async (req, res) => {
     const company = req.company!;
     const existing = await ctx.automations.get(company.id, req.params.id as string);
     if (!existing) throw new NotFoundError('No such automation');
-    const patch = parseBody(patchBody, req.body);
+    const patch = parseBody(automationPatchBody, req.body);
     const next: AutomationInput = {
       name: patch.name ?? existing.name,
       enabled: patch.enabled ?? existing.enabled,
@@ -107,7 +107,7 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
     if (patch.template !== undefined) checkTemplate(next.template, company.parsedSettings.maxSegments);
     const updated = await ctx.automations.update(company.id, existing.id, next);
     if (!updated) throw new NotFoundError('No such automation');
-    res.json(updated);
+    res.json(updated satisfies Automation);
   });
 
   router.delete('/api/automations/:id', installed, admin, async (req, res) => {
@@ -123,7 +123,7 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
 
   router.patch('/api/settings', installed, admin, async (req, res) => {
     const company = req.company!;
-    const patch = parseBody(companySettingsPatchSchema, req.body);
+    const patch = parseBody(settingsPatchBody, req.body);
     const next = companySettingsSchema.parse({ ...company.parsedSettings, ...patch });
     await ctx.companies.updateSettings(company.id, next, new Date(ctx.clock.now()).toISOString());
     // A lower segment limit can leave saved templates that no longer fit: say which, rather than skip them silently.
@@ -131,7 +131,7 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
       .map((a) => ({ automation: a, check: validateTemplate(a.template, { maxSegments: next.maxSegments }) }))
       .filter(({ check }) => !check.ok)
       .map(({ automation, check }) => ({ automationId: automation.id, name: automation.name, problems: check.problems.map((p) => p.message) }));
-    res.json({ ...settingsView(ctx, { ...company, parsedSettings: next }, true), warnings });
+    res.json({ ...settingsView(ctx, { ...company, parsedSettings: next }, true), warnings } satisfies SettingsSaved);
   });
 
   // The stages an automation can watch, grouped by pipeline, read live from Pipedrive (a stage added there a moment
@@ -140,7 +140,7 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
     const company = req.company!;
     const crm = await ctx.installations.crmForCaller(company.id, req.caller!.userId);
     const pipelines = await crm.listPipelines();
-    res.set('cache-control', 'no-store').json({ pipelines });
+    res.set('cache-control', 'no-store').json({ pipelines } satisfies PipelineList);
   });
 
   // Reports: what became of the messages created in the last `days` days (default 30), per automation.
@@ -150,12 +150,12 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
     const until = new Date(ctx.clock.now());
     const since = new Date(until.getTime() - days * 86_400_000);
     const report = await ctx.reports.report(company.id, { since, until });
-    res.set('cache-control', 'no-store').json({ ...report, days });
+    res.set('cache-control', 'no-store').json({ ...report, days } satisfies Report);
   });
 
   router.post('/api/templates/preview', installed, async (req, res) => {
     const company = req.company!;
-    const body = parseBody(previewBody, req.body);
+    const body = parseBody(templatePreviewBody, req.body);
     const sample = body.sample
       ? {
           person: body.sample.person as never,
@@ -164,7 +164,7 @@ export function createAutomationsRouter(ctx: AppContext, auth: CallerAuth): Rout
           company: (body.sample.company ?? { name: company.name }) as never,
         }
       : undefined;
-    res.json(previewTemplate(body.template, sample, { maxSegments: company.parsedSettings.maxSegments }));
+    res.json(previewTemplate(body.template, sample, { maxSegments: company.parsedSettings.maxSegments }) satisfies TemplatePreview);
   });
 
   return router;

@@ -8,11 +8,10 @@ import { createPanelService } from '../panel/panel-service.js';
 import type { CallerAuth } from './caller-auth.js';
 import { page } from './pages.js';
 import { parseBody } from './validation.js';
+import { panelQuery, panelSendBody, type PanelSent, type PanelView } from './contracts/index.js';
 
 const UI_DIR = resolve('dist/ui');
 const dealIdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const sendBody = z.object({ body: z.string().trim().min(1, 'the message is empty').max(1600) });
-
 
 /** The deal panel: its iframe page, its data and its send box, for the deals the caller may see in Pipedrive. */
 export function createPanelRouter(ctx: AppContext, auth: CallerAuth): Router {
@@ -48,15 +47,15 @@ export function createPanelRouter(ctx: AppContext, auth: CallerAuth): Router {
 
   router.get('/api/panel/deals/:dealId', auth.caller, auth.installed, async (req, res) => {
     const { company, viewer, dealId } = await context(req);
-    const limit = Math.min(1000, Math.max(1, Number(req.query.limit) || 200));
+    const { limit } = parseBody(panelQuery, req.query);
     const view = await panel.view(viewer, company, dealId, limit);
     if (!view) throw new NotFoundError('No such deal');
-    res.set('cache-control', 'no-store').json(view);
+    res.set('cache-control', 'no-store').json(view satisfies PanelView);
   });
 
   router.post('/api/panel/deals/:dealId/messages', auth.caller, express.json({ limit: '16kb' }), auth.installed, async (req, res) => {
     const { company, viewer, dealId } = await context(req);
-    const { body } = parseBody(sendBody, req.body);
+    const { body } = parseBody(panelSendBody, req.body);
     // A deal the caller may not see answers 404 like one that does not exist, and nothing is queued.
     const result = await panel.queue(viewer, company, dealId, body);
     if (!result.ok) {
@@ -67,7 +66,7 @@ export function createPanelRouter(ctx: AppContext, auth: CallerAuth): Router {
       throw new ConflictError(result.message, result.reason);
     }
     ctx.outbox.wake();
-    res.status(202).json(result);
+    res.status(202).json(result satisfies PanelSent);
   });
 
   return router;

@@ -1,33 +1,13 @@
 import express, { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { BadRequestError, ConflictError } from '../errors.js';
 import type { CallerAuth } from './caller-auth.js';
 import { parseBody } from './validation.js';
 import { inboundUrlOf, twilioView } from './twilio-view.js';
-import { ACCOUNT_SID, MESSAGING_SERVICE_SID } from '../twilio/patterns.js';
+import { twilioConnectBody, type TwilioConnected, type TwilioView } from './contracts/index.js';
 import { sealedPlaces } from '../security/crypto.js';
 
 const ONLY_ADMINS = 'Only a Pipedrive admin who installed the app can change its Twilio account';
-
-const ownAccountBody = z
-  .object({
-    accountSid: z.string().trim().regex(ACCOUNT_SID, 'must be AC followed by 32 hexadecimal characters'),
-    authToken: z.string().trim().regex(/^[0-9a-f]{32}$/i, 'must be 32 hexadecimal characters'),
-    fromNumber: z
-      .string()
-      .trim()
-      .regex(/^\+[1-9]\d{6,14}$/, 'must be a phone number in E.164 form, such as +14155552671')
-      .optional(),
-    messagingServiceSid: z.string().trim().regex(MESSAGING_SERVICE_SID, 'must be MG followed by 32 hexadecimal characters').optional(),
-    /** Point the number's "a message comes in" webhook at this app, replacing what it was. */
-    pointRepliesHere: z.boolean().default(false),
-  })
-  .strict()
-  .refine((b) => (b.fromNumber === undefined) !== (b.messagingServiceSid === undefined), {
-    message: 'give exactly one of fromNumber and messagingServiceSid',
-    path: ['fromNumber'],
-  });
 
 /**
  * A company's own Twilio account, used instead of the app's shared default one: admins connect one on the settings
@@ -60,12 +40,12 @@ export function createTwilioAccountRouter(ctx: AppContext, auth: CallerAuth): Ro
   }
 
   router.get('/api/settings/twilio', installed, async (req, res) => {
-    res.set('cache-control', 'no-store').json(twilioView(ctx, req.company!));
+    res.set('cache-control', 'no-store').json(twilioView(ctx, req.company!) satisfies TwilioView);
   });
 
   router.put('/api/settings/twilio', installed, admin, async (req, res) => {
     const company = req.company!;
-    const body = parseBody(ownAccountBody, req.body);
+    const body = parseBody(twilioConnectBody, req.body);
     const account = { accountSid: body.accountSid, authToken: body.authToken.toLowerCase() };
     const address = body.fromNumber !== undefined ? { from: body.fromNumber } : { messagingServiceSid: body.messagingServiceSid! };
     await refuseTakenSender(company.id, account.accountSid, address);
@@ -95,14 +75,14 @@ export function createTwilioAccountRouter(ctx: AppContext, auth: CallerAuth): Ro
       ...twilioView(ctx, updated),
       // Replies reach the app only when the sender's inbound webhook points here: say so while it does not.
       replies: { currentUrl: repliesUrl, pointsHere: repliesUrl === inboundUrl, canPointHere: check.numberSid !== null },
-    });
+    } satisfies TwilioConnected);
   });
 
   router.delete('/api/settings/twilio', installed, admin, async (req, res) => {
     const company = req.company!;
     await ctx.companies.setTwilioAccount(company.id, null, new Date(ctx.clock.now()).toISOString());
     log.info({ companyId: company.id, userId: req.caller!.userId }, 'company Twilio account removed: back to the default account');
-    res.json(twilioView(ctx, (await ctx.companies.find(company.id))!));
+    res.json(twilioView(ctx, (await ctx.companies.find(company.id))!) satisfies TwilioView);
   });
 
   return router;

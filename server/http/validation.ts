@@ -1,7 +1,10 @@
 import type { z } from 'zod';
 import { BadRequestError } from '../errors.js';
 
-/** Validates a request body at the edge; the 400 names each wrong field. */
+/**
+ * Validates a request body or query at the edge with its schema from contracts/; the 400 names each wrong field
+ * (its details are the contract's fieldProblemsSchema).
+ */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;

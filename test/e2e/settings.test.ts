@@ -42,7 +42,7 @@ afterAll(async () => {
 // Each test starts from the installed company with no automations, the default rules and the default Twilio account.
 beforeEach(async () => {
   for (const a of await rig.ctx.automations.list(COMPANY)) await rig.ctx.automations.remove(COMPANY, a.id);
-  const reset = await call('/api/settings', { method: 'PATCH', body: { maxSegments: 1, keywordReplies: 'provider', helpText: null, sendRatePerSecond: 1 } });
+  const reset = await call('/api/settings', { method: 'PATCH', body: { maxSegments: 1, keywordReplies: 'provider', helpText: null, optOutWords: 'exact', sendRatePerSecond: 1 } });
   expect(reset.status).toBe(200);
   expect((await call('/api/settings/twilio', { method: 'DELETE' })).status).toBe(200);
   rig.pd.clearFaults();
@@ -346,6 +346,8 @@ describe('the settings page in a Pipedrive-like host', () => {
     await form.getByTestId('rule-keyword-app').check();
     await form.getByLabel('Answer to HELP').fill('Acme: text STOP to opt out. Help: 555-0100.');
     await form.getByLabel('Sending speed').fill('3');
+    expect(await form.getByLabel('Only when the whole reply is an opt-out word (recommended)').isChecked()).toBe(true);
+    await form.getByLabel('When a reply contains an opt-out word anywhere').check();
     await form.getByTestId('save-rules').click();
     await form.getByTestId('rules-saved').waitFor();
     const warnings = form.getByTestId('rules-warning');
@@ -354,8 +356,11 @@ describe('the settings page in a Pipedrive-like host', () => {
     expect(await warnings.first().textContent()).toContain('more than the maximum of 1 segment');
     await screenshot(page, 'settings-rules-warnings');
 
-    const settings = (await call('/api/settings')).json.settings;
-    expect(settings).toEqual({ maxSegments: 1, keywordReplies: 'app', helpText: 'Acme: text STOP to opt out. Help: 555-0100.', sendRatePerSecond: 3 });
+    // The settings are at the top level of the view.
+    const { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond } = (await call('/api/settings')).json;
+    expect({ maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond }).toEqual({
+      maxSegments: 1, keywordReplies: 'app', helpText: 'Acme: text STOP to opt out. Help: 555-0100.', optOutWords: 'any', sendRatePerSecond: 3,
+    });
     // The list flags the automation too, and the warning's button opens it with the problem shown.
     await ui.getByTestId('automation-warning').waitFor();
     await form.getByRole('button', { name: 'Edit “Long reminder”' }).click();
@@ -436,7 +441,7 @@ describe('the settings page in a Pipedrive-like host', () => {
     } finally {
       await demote(1);
     }
-    expect((await call('/api/settings')).json).toMatchObject({ settings: { maxSegments: 1 }, twilio: { mode: 'default' } });
+    expect((await call('/api/settings')).json).toMatchObject({ maxSegments: 1, twilio: { mode: 'default' } });
     await page.close();
   });
 

@@ -201,14 +201,14 @@ describe.each(engines)('the automations and settings API on %s', (engine) => {
     it('shows the settings with their defaults and lets an admin change one without touching the others', async () => {
       const before = await api().get('/api/settings').set('authorization', `Bearer ${token}`);
       expect(before.status).toBe(200);
-      expect(before.body.settings).toEqual({ maxSegments: 1, keywordReplies: 'provider', helpText: null, sendRatePerSecond: 1 });
+      expect(before.body).toMatchObject({ maxSegments: 1, keywordReplies: 'provider', helpText: null, optOutWords: 'exact', sendRatePerSecond: 1 });
       expect(before.body.helpTextDefault).toBe('Acme Sandbox Inc.: reply STOP to opt out, START to opt back in. Msg&data rates may apply.');
 
       const patched = await api().patch('/api/settings').set('authorization', `Bearer ${token}`).send({ keywordReplies: 'app' });
       expect(patched.status).toBe(200);
-      expect(patched.body.settings).toEqual({ maxSegments: 1, keywordReplies: 'app', helpText: null, sendRatePerSecond: 1 });
+      expect(patched.body).toMatchObject({ maxSegments: 1, keywordReplies: 'app', helpText: null, optOutWords: 'exact', sendRatePerSecond: 1 });
       const two = await api().patch('/api/settings').set('authorization', `Bearer ${token}`).send({ maxSegments: 2, helpText: 'Acme: call 555-0100. Reply STOP to opt out.' });
-      expect(two.body.settings).toEqual({ maxSegments: 2, keywordReplies: 'app', helpText: 'Acme: call 555-0100. Reply STOP to opt out.', sendRatePerSecond: 1 });
+      expect(two.body).toMatchObject({ maxSegments: 2, keywordReplies: 'app', helpText: 'Acme: call 555-0100. Reply STOP to opt out.', optOutWords: 'exact', sendRatePerSecond: 1 });
       expect((await rig.ctx.companies.find('1001'))!.parsedSettings.maxSegments).toBe(2);
     });
 

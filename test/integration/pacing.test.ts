@@ -134,7 +134,7 @@ describe('who sets the pace of a sender', () => {
       await rig.ctx.database.db.updateTable('companies').set({ settings }).where('id', '=', '1001').execute();
       const seen = await request(rig.appUrl).get('/api/settings').set('authorization', `Bearer ${admin}`);
       expect(seen.status).toBe(200);
-      expect(seen.body.settings).toMatchObject({ maxSegments: 2, sendRatePerSecond: 0.1 });
+      expect(seen.body).toMatchObject({ maxSegments: 2, sendRatePerSecond: 0.1 });
     };
     for (const set of [() => patch({ sendRatePerSecond: 0.1 }), () => patch({ sendRatePerSecond: 100 }), stored]) {
       const answer = await set();
@@ -164,7 +164,7 @@ describe('who sets the pace of a sender', () => {
     }
     expect((await patch({ sendRatePerSecond: 'fast' })).status).toBe(400);
     const seen = await request(rig.appUrl).get('/api/settings').set('authorization', `Bearer ${admin}`);
-    expect(seen.body.settings.sendRatePerSecond).toBe(1);
+    expect(seen.body.sendRatePerSecond).toBe(1);
   });
 
   it("paces a company's own Twilio sender at the company's own rate", async () => {
