@@ -41,6 +41,14 @@ const layerRules = Object.entries(LAYERS)
     if (name === 'http') patterns.push({ regex: '-routes\\.js$', message: 'A router is mounted by app.ts, never imported by another router.' });
     // contracts/ sits inside http/: a module one folder up is an http module.
     if (name === 'contracts') patterns.push({ regex: '^\\.\\./(?!\\.\\./)', message: 'contracts may not import http: the routes import the contracts.' });
+    // The pages take the contracts' types (import type) and their limits: a schema would bring zod into the bundle.
+    if (name === 'ui') {
+      patterns.push({
+        regex: `server/http/contracts/(?!limits${JS_SUFFIX})`,
+        allowTypeImports: true,
+        message: 'The UI imports the contracts as types only (its values come from contracts/limits), so no schema is bundled.',
+      });
+    }
     if (layer.packages) {
       const allowed = layer.packages.map(escape).join('|');
       patterns.push({ regex: `^(?!\\.|(?:${allowed})$)`, message: `${name} is bundled into the browser too: it may import only ${layer.packages.join(', ')} and our modules of its layers.` });

@@ -5,8 +5,7 @@ import { AutomationsSection, type Editing } from './automations-section';
 import { ReportsSection } from './reports-section';
 import { RulesSection } from './rules-section';
 import { TwilioSection } from './twilio-section';
-import { api } from '../shared/api';
-import type { SettingsView } from '../../server/http/contracts/index';
+import { api, type SettingsView } from '../shared/api';
 import { LoadError } from './load-error';
 import { useResource } from './use-resource';
 
