@@ -4,7 +4,7 @@ import type { Schema } from '../../db/schema.js';
 import { BadRequestError } from '../errors.js';
 import { enqueueJob } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
-import { cancelQueuedTo } from '../outbox/outbox-store.js';
+import { cancelQueuedTo, personsTextedAt } from '../outbox/outbox-store.js';
 import { describeConsentActivity } from './consent-activity.js';
 import { supersedeConsentWrites } from './consent-writes.js';
 import type { ConsentAction, ConsentSource, OptOutList } from './opt-out-list.js';
@@ -84,16 +84,14 @@ export function createConsentService(deps: ConsentServiceDeps) {
 
     let cancelled = 0;
     if (action === 'opt_out') {
-      // The worker re-checks the list before sending anyway; cancelling here makes the reports say why.
-      cancelled = await cancelQueuedTo(
-        trx,
-        {
-          phoneE164,
-          companies: sender?.shared ? 'shared_sender' : companies,
-          person: change.companyId !== null && personId !== null ? { companyId: change.companyId, personId } : null,
-        },
-        at,
-      );
+      // The worker re-checks the list before sending anyway; cancelling here makes the reports say why. Texts queued
+      // without a number yet are found by person: the one the change names, and whoever the company texted there.
+      let persons: { companyId: string; personIds: number[] } | null = null;
+      if (change.companyId !== null) {
+        const texted = await personsTextedAt(trx, change.companyId, phoneE164);
+        persons = { companyId: change.companyId, personIds: [...new Set(personId === null ? texted : [personId, ...texted])] };
+      }
+      cancelled = await cancelQueuedTo(trx, { phoneE164, companies: sender?.shared ? 'shared_sender' : companies, persons }, at);
     }
 
     // Pipedrive is told by the company the change names; one no company can be told apart from has nobody to tell.

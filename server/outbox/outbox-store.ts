@@ -131,18 +131,36 @@ export const markSent = (
   }, at);
 
 /**
+ * The persons a company has texted at this number, as far as its own messages tell: an opt-out that names no person
+ * (an import, a number typed by an admin) still reaches their texts that have no number yet.
+ */
+export async function personsTextedAt(db: Executor, companyId: string, phoneE164: string): Promise<number[]> {
+  const rows = await db
+    .selectFrom('outbound_messages')
+    .select('person_id')
+    .distinct()
+    .where('to_e164', '=', phoneE164)
+    .where('company_id', '=', companyId)
+    .where('person_id', 'is not', null)
+    .limit(50)
+    .execute();
+  return rows.map((r) => Number(r.person_id));
+}
+
+/**
  * An opt-out: texts still waiting to go to the number (queued, or claimed and not yet sending) are cancelled for the
  * companies it binds (`companies`, or every company on the app's shared sender, which Twilio blocks the number for),
- * and so are those of the person the change names that have no number yet (queued by a deal event; the phone is read
- * at send time). A row already `sending` is past recall. Answers how many rows were cancelled.
+ * and so are those of the persons at that number that have no number yet (queued by a deal event or in the panel; the
+ * phone is read at send time). A row already `sending` is past recall. Answers how many rows were cancelled.
  */
 export async function cancelQueuedTo(
   db: Executor,
-  target: { phoneE164: string; companies: readonly string[] | 'shared_sender'; person: { companyId: string; personId: number } | null },
+  target: { phoneE164: string; companies: readonly string[] | 'shared_sender'; persons: { companyId: string; personIds: readonly number[] } | null },
   at: string,
 ): Promise<number> {
-  const { companies, person } = target;
-  if (companies !== 'shared_sender' && companies.length === 0 && person === null) return 0;
+  const { companies } = target;
+  const persons = target.persons && target.persons.personIds.length > 0 ? target.persons : null;
+  if (companies !== 'shared_sender' && companies.length === 0 && persons === null) return 0;
   const cancelled = await db
     .updateTable('outbound_messages')
     .set({ state: 'cancelled', skip_reason: 'opted_out', claimed_until: null, updated_at: at })
@@ -155,8 +173,8 @@ export async function cancelQueuedTo(
       } else if (companies.length > 0) {
         reached.push(eb.and([eb('to_e164', '=', target.phoneE164), eb('company_id', 'in', companies)]));
       }
-      if (person !== null) {
-        reached.push(eb.and([eb('company_id', '=', person.companyId), eb('person_id', '=', person.personId), eb('to_e164', 'is', null)]));
+      if (persons !== null) {
+        reached.push(eb.and([eb('company_id', '=', persons.companyId), eb('person_id', 'in', persons.personIds), eb('to_e164', 'is', null)]));
       }
       return eb.or(reached);
     })
