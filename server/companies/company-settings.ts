@@ -4,6 +4,8 @@ import {
   HELP_TEXT_MAX_LENGTH,
   MAX_SEGMENTS_MAX,
   MAX_SEGMENTS_MIN,
+  RETENTION_DAYS_MAX,
+  RETENTION_DAYS_MIN,
   SEND_RATE_DEFAULT,
   SEND_RATE_MAX,
   SEND_RATE_MIN,
@@ -37,6 +39,13 @@ export const companySettingsFields = {
     .number()
     .min(SEND_RATE_MIN, `must be at least ${SEND_RATE_MIN} messages per second`)
     .max(SEND_RATE_MAX, `must be at most ${SEND_RATE_MAX} messages per second`),
+  /** Messages and replies older than this many days are deleted by the hourly housekeeping; null keeps them. */
+  retentionDays: z
+    .number()
+    .int('must be a whole number of days')
+    .min(RETENTION_DAYS_MIN, `must be at least ${RETENTION_DAYS_MIN} days`)
+    .max(RETENTION_DAYS_MAX, `must be at most ${RETENTION_DAYS_MAX} days`)
+    .nullable(),
 };
 
 /**
@@ -50,6 +59,8 @@ export const companySettingsSchema = z.object({
   optOutWords: companySettingsFields.optOutWords.catch('exact').default('exact'),
   // Read leniently: a rate stored before the bounds existed is clamped into them, and never resets the other rules.
   sendRatePerSecond: z.number().transform(clampSendRate).catch(SEND_RATE_DEFAULT).default(SEND_RATE_DEFAULT),
+  // An unreadable stored retention keeps everything: never delete more than the admin asked for.
+  retentionDays: companySettingsFields.retentionDays.catch(null).default(null),
 });
 
 export type CompanySettings = z.infer<typeof companySettingsSchema>;

@@ -18,6 +18,13 @@ export const SEND_RATE_MIN = 0.1;
 export const SEND_RATE_MAX = 100;
 export const SEND_RATE_DEFAULT = 1;
 
+/**
+ * How long messages and replies are kept when a company sets a retention (null keeps them): at least a month, so the
+ * panel and the reports still show recent conversations, at most ten years.
+ */
+export const RETENTION_DAYS_MIN = 30;
+export const RETENTION_DAYS_MAX = 3650;
+
 /** A stored rate from before the bounds existed is brought inside them rather than refused. */
 export function clampSendRate(rate: number): number {
   if (!Number.isFinite(rate)) return SEND_RATE_DEFAULT;
