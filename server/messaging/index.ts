@@ -15,6 +15,8 @@
  * - sending-window: checkSendingWindow (quiet hours in all the recipient's time zones, the Florida and Oklahoma
  *   limit, and when a held message becomes due), validateSendingWindow, describeSendingWindow (a zone's local time and
  *   what the window means there now)
+ * - business-days: reviewDueBy (a possible opt-out is due 10 business days, Monday to Friday, after it arrived, in the
+ *   company's time zone), REVIEW_BUSINESS_DAYS
  */
 export * from './phone.js';
 export * from './gsm.js';
@@ -26,3 +28,4 @@ export * from './compose.js';
 export * from './keywords.js';
 export * from './eligibility.js';
 export * from './sending-window.js';
+export * from './business-days.js';

@@ -13,7 +13,7 @@ const ALLOWED_PACKAGES = new Set(['libphonenumber-js/max']);
 describe('server/messaging purity', () => {
   it('has the expected files', () => {
     expect(files.sort()).toEqual([
-      'compose.ts', 'eligibility.ts', 'gsm.ts', 'index.ts', 'keywords.ts', 'phone.ts', 'segments.ts',
+      'business-days.ts', 'compose.ts', 'eligibility.ts', 'gsm.ts', 'index.ts', 'keywords.ts', 'phone.ts', 'segments.ts',
       'sending-window.ts', 'shorteners.ts', 'stop-clause.ts', 'template.ts',
     ]);
   });
