@@ -1,37 +1,18 @@
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { ForbiddenError } from '../errors.js';
+import { BadRequestError, ForbiddenError } from '../errors.js';
 import { decodeCursor, type ListKind } from '../reports/report-cursor.js';
 import { messagesCsv, repliesCsv } from '../reports/report-csv.js';
 import { createReportLists, type ListFilter, type RowVisibility } from '../reports/report-lists.js';
 import { createReportVisibility } from '../reports/report-visibility.js';
 import type { CallerAuth } from './caller-auth.js';
+import { reportListQuery, type MessagesPage, type RepliesPage } from './contracts/index.js';
 import { parseBody } from './validation.js';
 
 const ONLY_ADMINS_CSV = 'Only a Pipedrive admin who installed the app can download the reports as CSV';
 /** A Pipedrive company domain as it appears in `https://<domain>.pipedrive.com`; anything else gets no links. */
 const COMPANY_DOMAIN = /^[a-z0-9-]{1,63}$/i;
-
-const listQuery = (kind: ListKind) =>
-  z
-    .object({
-      days: z.coerce.number().int('days must be a whole number').min(1, 'days must be 1 to 365').max(365, 'days must be 1 to 365').default(30),
-      automationId: z.string().trim().min(1, 'automationId is empty').max(64, 'automationId is too long').optional(),
-      source: z.literal('panel', { error: 'source can only be panel' }).optional(),
-      limit: z.coerce.number().int('limit must be a whole number').min(1, 'limit must be 1 to 500').max(500, 'limit must be 1 to 500').default(50),
-      cursor: z
-        .string()
-        .transform((token, c) => {
-          const key = decodeCursor(kind, token);
-          if (!key) c.addIssue({ code: 'custom', message: 'cursor is not one this list gave out' });
-          return key ?? z.NEVER;
-        })
-        .optional(),
-      format: z.enum(['json', 'csv'], { error: 'format must be json or csv' }).default('json'),
-    })
-    .refine((q) => !(q.automationId && q.source), { path: ['source'], message: 'give automationId or source, not both' });
 
 /**
  * The settings page's lists behind the reports table: a period's messages with their replies, and its replies,
@@ -54,12 +35,18 @@ export function createReportRouter(ctx: AppContext, auth: CallerAuth): Router {
   };
 
   const requestOf = (req: Request, kind: ListKind) => {
-    const q = parseBody(listQuery(kind), req.query);
+    const q = parseBody(reportListQuery, req.query);
+    // Opaque to the client; read here, as only the list that gave it out knows its form.
+    const after = q.cursor === undefined ? null : decodeCursor(kind, q.cursor);
+    if (q.cursor !== undefined && !after) {
+      const message = 'cursor is not one this list gave out';
+      throw new BadRequestError(`cursor: ${message}`, { fields: [{ path: 'cursor', message }] });
+    }
     const since = new Date(ctx.clock.now() - q.days * 86_400_000).toISOString();
     const filter: ListFilter = { since, automationId: q.automationId ?? null, panelOnly: q.source === 'panel' };
     const domain = req.company!.domain;
     const pipedriveUrl = domain && COMPANY_DOMAIN.test(domain) ? `https://${domain.toLowerCase()}.pipedrive.com` : null;
-    return { q, filter, pipedriveUrl };
+    return { q, after, filter, pipedriveUrl };
   };
 
   const sendCsv = async (res: Response, name: string, csv: NodeJS.ReadableStream) => {
@@ -85,14 +72,14 @@ export function createReportRouter(ctx: AppContext, auth: CallerAuth): Router {
   for (const kind of ['messages', 'replies'] as const) {
     router.get(`/api/reports/${kind}`, auth.caller, auth.installed, async (req, res) => {
       const company = req.company!;
-      const { q, filter, pipedriveUrl } = requestOf(req, kind);
+      const { q, after, filter, pipedriveUrl } = requestOf(req, kind);
       const who = await visibilityFor(req);
       if (q.format === 'csv') {
         if (!who.admin) throw new ForbiddenError(ONLY_ADMINS_CSV);
         return sendCsv(res, kind, kinds[kind].csv(lists, company.id, filter, pipedriveUrl));
       }
-      const page = await kinds[kind].page(company.id, filter, { after: q.cursor ?? null, limit: q.limit }, who.rows);
-      res.set('cache-control', 'no-store').json({ ...page, pipedriveUrl });
+      const page = await kinds[kind].page(company.id, filter, { after, limit: q.limit }, who.rows);
+      res.set('cache-control', 'no-store').json({ ...page, pipedriveUrl } satisfies MessagesPage | RepliesPage);
     });
   }
 

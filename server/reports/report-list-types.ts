@@ -1,4 +1,4 @@
-/** The report lists' wire shapes: no imports, so the settings page's bundle can share them. */
+/** The report lists' rows as the domain builds them; the routes check them against the contract's shapes. */
 
 /** How a reply reads: a keyword (STOP-type, START-type, HELP-type) or none, and whether it may mean "stop". */
 export type ReplyTags = { keyword: 'opt_out' | 'opt_in' | 'help' | null; possibleOptOut: boolean };
@@ -40,9 +40,3 @@ export type ReportReply = ReplyTags & {
   automationId: string | null;
   automationName: string | null;
 };
-
-/** Links into the company's own Pipedrive (`https://<domain>.pipedrive.com`), or null when its domain is not known. */
-export type PipedriveLinks = { pipedriveUrl: string | null };
-
-export type MessagesPage = PipedriveLinks & { messages: ReportMessage[]; nextCursor: string | null };
-export type RepliesPage = PipedriveLinks & { replies: ReportReply[]; nextCursor: string | null };

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { InboundKindColumn } from '../../db/schema.js';
 import { encodeCursor, type CursorKey } from './report-cursor.js';
@@ -86,11 +87,13 @@ export function createReportLists(database: Database) {
       db
         .selectFrom('inbound_messages')
         .select(['id', 'body', 'received_at', 'kind', 'possible_opt_out', 'reply_to_message_id'])
-        .where('company_id', '=', companyId)
         .where('reply_to_message_id', 'in', padded(messageIds))
-        .orderBy('received_at', 'asc')
-        .orderBy('id', 'asc'),
+        // Still only this company's, but written so no planner takes the company's index of all its replies over
+        // the one by message (SQLite, without statistics, would: a walk over a year of replies instead of 50 seeks).
+        .where(sql<string>`${sql.ref('company_id')} || ''`, '=', companyId),
     );
+    // Oldest first; sorted here, as sorting in SQL would again tempt the planner towards the time-ordered index.
+    rows.sort((a, b) => (a.received_at < b.received_at ? -1 : a.received_at > b.received_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const r of rows) {
       const list = byMessage.get(r.reply_to_message_id!) ?? [];
       list.push({ id: r.id, body: r.body, receivedAt: r.received_at, ...tagsOf(r.kind, r.possible_opt_out) });

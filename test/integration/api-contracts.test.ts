@@ -7,9 +7,11 @@ import {
   automationListSchema,
   automationSchema,
   fieldProblemsSchema,
+  messagesPageSchema,
   panelSentSchema,
   panelViewSchema,
   pipelineListSchema,
+  repliesPageSchema,
   reportSchema,
   settingsSavedSchema,
   settingsViewSchema,
@@ -162,6 +164,17 @@ describe.each(engines)('every /api answer matches its contract on %s', (engine) 
     expect(report.body.rows.length).toBeGreaterThan(0);
     expect(report.body.totals.total).toBeGreaterThan(0);
     expectRefusal(await as(api().get('/api/reports?days=0')), 400, fieldProblemsSchema);
+  });
+
+  it('the lists of messages and replies behind the report', async () => {
+    const messages = await as(api().get('/api/reports/messages?days=7&limit=1'));
+    expectShape(messagesPageSchema, messages, 200);
+    expect(messages.body.messages).toHaveLength(1);
+    const replies = await as(api().get('/api/reports/replies?days=7'));
+    expectShape(repliesPageSchema, replies, 200);
+    expect(replies.body.replies.length).toBeGreaterThan(0);
+    expectRefusal(await as(api().get('/api/reports/messages?limit=0')), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().get('/api/reports/replies?cursor=nope')), 400, fieldProblemsSchema);
   });
 
   it('refusals of the caller: no token, and a company that has not installed the app', async () => {

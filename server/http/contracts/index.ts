@@ -10,3 +10,4 @@ export * from './settings.js';
 export * from './twilio-account.js';
 export * from './panel.js';
 export * from './reports.js';
+export * from './report-lists.js';
