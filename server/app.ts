@@ -13,6 +13,7 @@ import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
 import { createTwilioInboundRouter } from './http/twilio-inbound-routes.js';
 import { createPanelRouter } from './http/panel-routes.js';
 import { createReportRouter } from './http/report-routes.js';
+import { createOptOutRouter } from './http/opt-out-routes.js';
 
 /** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
 const FRAMEABLE = new Set(['/panel', '/settings']);
@@ -50,6 +51,7 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   app.use(createReportRouter(ctx, auth)); // before it too: its /api/reports prefix
   app.use(createAutomationsRouter(ctx, auth));
   app.use(createPanelRouter(ctx, auth));
+  app.use(createOptOutRouter(ctx, auth));
   for (const router of options.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {

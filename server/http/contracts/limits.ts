@@ -8,3 +8,11 @@ export { MAX_BODY_CHARACTERS } from '../../messaging/compose.js';
 
 /** The longest automation name. */
 export const AUTOMATION_NAME_MAX_LENGTH = 120;
+
+/** The opt-out list: entries one answer shows (newest first; a search or the CSV reaches the rest). */
+export const OPT_OUT_LIST_LIMIT = 500;
+/** The most numbers one import (CSV rows or JSON `phones`) may hold, and the largest CSV body it may send. */
+export const OPT_OUT_IMPORT_MAX_ROWS = 10_000;
+export const OPT_OUT_IMPORT_MAX_BYTES = 2_000_000;
+/** The reason an admin gives for adding a number. */
+export const OPT_OUT_REASON_MAX_LENGTH = 500;
