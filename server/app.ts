@@ -13,6 +13,7 @@ import { createTwilioWebhookRouter } from './http/twilio-webhook-routes.js';
 import { createTwilioInboundRouter } from './http/twilio-inbound-routes.js';
 import { createPanelRouter } from './http/panel-routes.js';
 import { createReportRouter } from './http/report-routes.js';
+import { createContactRouter } from './http/contact-routes.js';
 import { createOptOutRouter } from './http/opt-out-routes.js';
 
 /** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
@@ -52,6 +53,7 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   app.use(createAutomationsRouter(ctx, auth));
   app.use(createPanelRouter(ctx, auth));
   app.use(createOptOutRouter(ctx, auth));
+  app.use(createContactRouter(ctx, auth));
   for (const router of options.extraRouters ?? []) app.use(router);
 
   app.use((_req, res) => {

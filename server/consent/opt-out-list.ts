@@ -78,15 +78,15 @@ export function createOptOutList(database: Database, now: () => number) {
 
     /**
      * A contact's erasure: the history keeps that the number opted out (when, how, who decided) so it is never texted
-     * again, but no longer their words.
+     * again, but no longer their words nor which Pipedrive person they were.
      */
     async eraseMessages(companyId: string, phoneE164: string, db: Kysely<Schema> = database.db): Promise<number> {
       const erased = await db
         .updateTable('consent_events')
-        .set({ message: null })
+        .set({ message: null, person_id: null })
         .where('company_id', '=', companyId)
         .where('phone_e164', '=', phoneE164)
-        .where('message', 'is not', null)
+        .where((eb) => eb.or([eb('message', 'is not', null), eb('person_id', 'is not', null)]))
         .executeTakeFirst();
       return Number(erased.numUpdatedRows);
     },

@@ -11,3 +11,4 @@ export * from './twilio-account.js';
 export * from './panel.js';
 export * from './reports.js';
 export * from './report-lists.js';
+export * from './contacts.js';
