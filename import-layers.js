@@ -43,11 +43,12 @@ export const LAYERS = {
     mayImport: ['kernel', 'shared'],
   },
   // Pure modules every layer and the browser UI use, kept in the folder they belong to: limits, id patterns and the
-  // settings' field schemas. They import one another and zod only (twilio/patterns.ts holds the id shapes the
-  // configuration checks; the stored settings are read with the same field schemas as the API's contract).
+  // settings' field schemas. They import one another, the pure SMS policy (the sending window's check) and zod only
+  // (twilio/patterns.ts holds the id shapes the configuration checks; the stored settings are read with the same field
+  // schemas as the API's contract).
   shared: {
     paths: ['server/twilio/patterns.ts', 'server/companies/settings-limits.ts', 'server/companies/company-settings.ts'],
-    mayImport: ['shared'],
+    mayImport: ['shared', 'messaging'],
     packages: ['zod'],
   },
   // The SMS policy is bundled into the browser UI as well: it imports nothing of ours.

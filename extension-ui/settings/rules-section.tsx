@@ -22,8 +22,8 @@ type Errors = Partial<Record<keyof Form | 'form', string>>;
 
 /** The stored settings out of the settings view (which has them at its top level, beside the page's other data). */
 function settingsOf(view: SettingsView): CompanySettings {
-  const { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond, retentionDays } = view;
-  return { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond, retentionDays };
+  const { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond, retentionDays, quietHours, frequencyCap } = view;
+  return { maxSegments, keywordReplies, helpText, optOutWords, sendRatePerSecond, retentionDays, quietHours, frequencyCap };
 }
 
 function formOf(settings: CompanySettings): Form {

@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import { DEFAULT_SENDING_WINDOW, validateSendingWindow } from '../messaging/sending-window.js';
 import {
   clampSendRate,
+  FREQUENCY_CAP_DEFAULT,
+  FREQUENCY_CAP_MAX,
+  FREQUENCY_CAP_MIN,
   HELP_TEXT_MAX_LENGTH,
   MAX_SEGMENTS_MAX,
   MAX_SEGMENTS_MIN,
@@ -11,7 +15,7 @@ import {
   SEND_RATE_MIN,
 } from './settings-limits.js';
 
-// Imports only zod and the limits, so the API's contract (and through it the settings page's types) builds on the
+// Imports only zod, the limits and the pure sending window, so the API's contract (and through it the settings page's types) builds on the
 // same field schemas.
 
 /**
@@ -46,6 +50,24 @@ export const companySettingsFields = {
     .min(RETENTION_DAYS_MIN, `must be at least ${RETENTION_DAYS_MIN} days`)
     .max(RETENTION_DAYS_MAX, `must be at most ${RETENTION_DAYS_MAX} days`)
     .nullable(),
+  /**
+   * The hours automation messages may go out in the recipient's local time, `[start, end)` as HH:MM in 15-minute
+   * steps (a start after the end runs across midnight); null switches quiet hours off (the Florida and Oklahoma
+   * limits still apply). Panel sends are never held.
+   */
+  quietHours: z
+    .strictObject({ start: z.string(), end: z.string() })
+    .nullable()
+    .superRefine((value, ctx) => {
+      const check = validateSendingWindow(value);
+      if (!check.ok) ctx.addIssue({ code: 'custom', path: check.field ? [check.field] : [], message: check.message });
+    }),
+  /** At most this many automation messages to one number per rolling 24 hours; 0 = no cap. */
+  frequencyCap: z
+    .number()
+    .int('must be a whole number of messages')
+    .min(FREQUENCY_CAP_MIN, `must be at least ${FREQUENCY_CAP_MIN} (0 switches the cap off)`)
+    .max(FREQUENCY_CAP_MAX, `must be at most ${FREQUENCY_CAP_MAX} messages a day`),
 };
 
 /**
@@ -61,6 +83,9 @@ export const companySettingsSchema = z.object({
   sendRatePerSecond: z.number().transform(clampSendRate).catch(SEND_RATE_DEFAULT).default(SEND_RATE_DEFAULT),
   // An unreadable stored retention keeps everything: never delete more than the admin asked for.
   retentionDays: companySettingsFields.retentionDays.catch(null).default(null),
+  // An unreadable stored window is the default one, never "quiet hours off": never text at night by mistake.
+  quietHours: companySettingsFields.quietHours.catch(() => ({ ...DEFAULT_SENDING_WINDOW })).default(() => ({ ...DEFAULT_SENDING_WINDOW })),
+  frequencyCap: companySettingsFields.frequencyCap.catch(FREQUENCY_CAP_DEFAULT).default(FREQUENCY_CAP_DEFAULT),
 });
 
 export type CompanySettings = z.infer<typeof companySettingsSchema>;

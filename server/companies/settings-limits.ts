@@ -25,6 +25,14 @@ export const SEND_RATE_DEFAULT = 1;
 export const RETENTION_DAYS_MIN = 30;
 export const RETENTION_DAYS_MAX = 3650;
 
+/**
+ * Automation messages to one number per rolling 24 hours (0 = no cap). Twenty is already more than any follow-up
+ * sequence needs; above it a cap would protect nobody.
+ */
+export const FREQUENCY_CAP_MIN = 0;
+export const FREQUENCY_CAP_MAX = 20;
+export const FREQUENCY_CAP_DEFAULT = 3;
+
 /** A stored rate from before the bounds existed is brought inside them rather than refused. */
 export function clampSendRate(rate: number): number {
   if (!Number.isFinite(rate)) return SEND_RATE_DEFAULT;
