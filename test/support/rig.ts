@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import twilio from 'twilio';
 import { createApp } from '../../server/app.js';
-import { createPostgresSchema } from './postgres.js';
+import { createPostgresSchema, releaseSchema, schemaShape, takeIdleSchema } from './postgres.js';
 import { loadConfig, type ReadyConfig } from '../../server/config.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
@@ -201,13 +201,20 @@ export async function createRigOn(kind: Engine, options: Parameters<typeof creat
   return rig;
 }
 
+/** On an emptied schema of an earlier rig of this file when there is one (migrated already), else on a new one. */
 async function onPostgres(options: Parameters<typeof createRig>[0]): Promise<Rig> {
-  const pg = await createPostgresSchema();
+  const reused = takeIdleSchema();
+  const pg = reused ?? (await createPostgresSchema());
   const rig = await createRig({ ...options, databaseUrl: pg.url });
+  const shape = reused?.shape ?? (await schemaShape(pg));
   const close = rig.close.bind(rig);
+  let closed = false;
   rig.close = async () => {
+    // Once only: a schema handed back twice would go to two later rigs at once.
+    if (closed) return;
+    closed = true;
     await close();
-    await pg.drop();
+    await releaseSchema(pg, shape);
   };
   return rig;
 }
