@@ -182,6 +182,9 @@ describe.each(engines)('uninstall on %s', (engine) => {
         expect(rig.tw.messagesTo(ANN).at(-1)).toMatchObject({ from: number });
       }
       expect((await rig.tw.reply({ from: ANN, to: OWN_NUMBER, body: `${A_MARK} reply to the own number` })).status).toBe(200);
+      // Last, as a pending review holds back the number's automation texts: a reply that may be an opt-out request.
+      expect((await rig.tw.reply({ from: ANN, to: OWN_NUMBER, body: 'STOP NOW' })).status).toBe(200);
+      expect((await rig.tw.reply({ from: BEA, to: FROM_NUMBER, body: 'STOP NOW' })).status).toBe(200);
       await rig.settle();
 
       before = await snapshot(rig);
