@@ -6,6 +6,7 @@ import {
   apiErrorSchema,
   automationListSchema,
   automationSchema,
+  contactErasedSchema,
   fieldProblemsSchema,
   messagesPageSchema,
   panelSentSchema,
@@ -175,6 +176,14 @@ describe.each(engines)('every /api answer matches its contract on %s', (engine) 
     expect(replies.body.replies.length).toBeGreaterThan(0);
     expectRefusal(await as(api().get('/api/reports/messages?limit=0')), 400, fieldProblemsSchema);
     expectRefusal(await as(api().get('/api/reports/replies?cursor=nope')), 400, fieldProblemsSchema);
+  });
+
+  it("a contact's erasure, and the retention setting", async () => {
+    expectShape(contactErasedSchema, await as(api().delete(`/api/contacts/${encodeURIComponent('+14155550199')}`)), 200);
+    expectRefusal(await as(api().delete('/api/contacts/not-a-number')), 400, fieldProblemsSchema);
+    expectShape(settingsSavedSchema, await as(api().patch('/api/settings')).send({ retentionDays: 365 }), 200);
+    expectRefusal(await as(api().patch('/api/settings')).send({ retentionDays: 7 }), 400, fieldProblemsSchema);
+    expectShape(settingsSavedSchema, await as(api().patch('/api/settings')).send({ retentionDays: null }), 200);
   });
 
   it('refusals of the caller: no token, and a company that has not installed the app', async () => {
