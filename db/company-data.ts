@@ -11,6 +11,7 @@ import type { Schema } from './schema.js';
 export const COMPANY_TABLES = [
   'message_status_events',
   'sender_pace',
+  'consent_reviews',
   'inbound_messages',
   'jobs',
   'outbound_messages',

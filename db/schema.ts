@@ -26,6 +26,8 @@ export interface CompaniesTable {
   twilio_from_number: Defaulted<string | null>;
   twilio_messaging_service_sid: Defaulted<string | null>;
   twilio_verified_at: Defaulted<string | null>;
+  /** The installing admin's time zone in Pipedrive (IANA); null: UTC. */
+  time_zone: Defaulted<string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -82,7 +84,7 @@ export interface WebhookEventsTable {
   received_at: string;
 }
 
-export type OutboundState = 'queued' | 'claimed' | 'sending' | 'sent' | 'skipped' | 'failed' | 'cancelled';
+export type OutboundState = 'queued' | 'scheduled' | 'claimed' | 'sending' | 'sent' | 'skipped' | 'failed' | 'cancelled';
 
 export interface OutboundMessagesTable {
   id: string;
@@ -118,6 +120,8 @@ export interface OutboundMessagesTable {
   status_at: string | null;
   created_at: string;
   updated_at: string;
+  /** When a message held for quiet hours may go (kept once it went: it was sent later than its event). */
+  not_before: Defaulted<string | null>;
 }
 
 export interface MessageStatusEventsTable {
@@ -194,6 +198,7 @@ export interface Schema {
   message_status_events: MessageStatusEventsTable;
   inbound_messages: InboundMessagesTable;
   sender_pace: SenderPaceTable;
+  consent_reviews: ConsentReviewsTable;
 }
 
 export type Company = Selectable<CompaniesTable>;
@@ -206,3 +211,26 @@ export type Automation = Selectable<AutomationsTable>;
 export type OutboundMessage = Selectable<OutboundMessagesTable>;
 export type Job = Selectable<JobsTable>;
 export type InboundMessage = Selectable<InboundMessagesTable>;
+
+/**
+ * A possible opt-out request waiting for (or given) a person's decision. At most one is pending per company and
+ * number; `due_by` is 10 business days after `received_at` in the company's time zone.
+ */
+export interface ConsentReviewsTable {
+  id: string;
+  company_id: string;
+  phone_e164: string;
+  inbound_message_id: string | null;
+  body: string;
+  received_at: string;
+  due_by: string;
+  deal_id: number | null;
+  person_id: number | null;
+  state: Defaulted<'pending' | 'decided'>;
+  decision: 'opt_out' | 'not_opt_out' | null;
+  /** The Pipedrive user who decided. */
+  decided_by: string | null;
+  decided_at: string | null;
+  created_at: string;
+}
+export type ConsentReview = Selectable<ConsentReviewsTable>;
