@@ -1,6 +1,8 @@
 import { useState } from 'react';
 import { api, type ReportCounters as Counters, type ReportRow } from '../shared/api';
 import { LoadError } from './load-error';
+import { MessageList } from './message-list';
+import { PANEL_FILTER, ReplyList } from './reply-list';
 import { useResource } from './use-resource';
 import { SKIP_REASON_WORDS } from './words';
 
@@ -18,16 +20,23 @@ const COLUMNS: ReadonlyArray<{ key: keyof Omit<Counters, 'skippedByReason' | 'to
 
 const day = (iso: string) => new Date(iso).toLocaleDateString(undefined, { month: 'short', day: 'numeric', year: 'numeric' });
 
-export function ReportsSection() {
+/** What is opened beneath the table: one row's messages, or every reply. */
+type Opened = { list: 'messages'; row: ReportRow } | { list: 'replies' } | null;
+
+export function ReportsSection({ canDownload }: { canDownload: boolean }) {
   const [days, setDays] = useState<(typeof PERIODS)[number]>(30);
   const { resource, reload } = useResource(`reports-${days}`, () => api.reports.counts(days));
   const report = resource.data;
+  const [opened, setOpened] = useState<Opened>(null);
 
   return (
     <section className="section" aria-labelledby="reports-title" id="reports">
       <div className="section-head">
         <h2 id="reports-title">Reports</h2>
         <div className="section-tools">
+          <button type="button" className="secondary" data-testid="report-all-replies" onClick={() => setOpened({ list: 'replies' })}>
+            All replies
+          </button>
           <button type="button" className="secondary" data-testid="report-refresh" disabled={resource.state === 'loading'} onClick={() => void reload()}>
             Refresh
           </button>
@@ -82,7 +91,7 @@ export function ReportsSection() {
                   {report.rows.map((row) => (
                     <tr key={`${row.source}-${row.automationId ?? 'none'}-${row.name}`} data-testid="report-row" data-automation-id={row.automationId ?? ''}>
                       <th scope="row">
-                        <RowName row={row} />
+                        <RowName row={row} onOpen={() => setOpened({ list: 'messages', row })} />
                       </th>
                       {COLUMNS.map((c) => (
                         <td key={c.key} className="num" data-col={c.key}>
@@ -107,15 +116,41 @@ export function ReportsSection() {
           )}
         </>
       )}
+      {opened?.list === 'messages' && (
+        <MessageList
+          key={`${opened.row.source}-${opened.row.automationId ?? ''}`}
+          days={days}
+          scope={opened.row.source === 'panel' ? { source: 'panel' } : opened.row.automationId ? { automationId: opened.row.automationId } : {}}
+          title={opened.row.source === 'panel' ? 'Sent from the deal panel' : opened.row.name}
+          canDownload={canDownload}
+          onClose={() => setOpened(null)}
+        />
+      )}
+      {opened?.list === 'replies' && (
+        <ReplyList
+          days={days}
+          options={(report?.rows ?? []).map((r) =>
+            r.source === 'panel' ? { value: PANEL_FILTER, label: 'Sent from the deal panel' } : { value: r.automationId ?? '', label: r.exists ? r.name : `${r.name} (deleted)` },
+          ).filter((o) => o.value !== '')}
+          canDownload={canDownload}
+          onClose={() => setOpened(null)}
+        />
+      )}
     </section>
   );
 }
 
-function RowName({ row }: { row: ReportRow }) {
-  if (row.source === 'panel') return <span className="row-name">Sent from the deal panel</span>;
+/** The row's name opens its messages beneath the table. */
+function RowName({ row, onOpen }: { row: ReportRow; onOpen: () => void }) {
+  const open = (
+    <button type="button" className="link" data-testid="report-open-messages" title="Show these messages" onClick={onOpen}>
+      {row.source === 'panel' ? 'Sent from the deal panel' : row.name}
+    </button>
+  );
+  if (row.source === 'panel') return <span className="row-name">{open}</span>;
   return (
     <span className="row-name">
-      {row.name}
+      {open}
       {!row.exists && (
         <span className="tag" data-testid="deleted-tag">
           deleted

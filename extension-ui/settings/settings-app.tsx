@@ -99,7 +99,7 @@ export function SettingsApp() {
             onLimitLearned={(limit) => view && settings.setData({ ...view, maxSegments: limit })}
             canEdit={view?.canEdit ?? false}
           />
-          <ReportsSection />
+          <ReportsSection canDownload={view?.canEdit ?? false} />
           {view && (
             <RulesSection
               view={view}

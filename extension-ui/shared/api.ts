@@ -6,7 +6,10 @@ import type {
   PanelSent,
   PanelView,
   PipelineList,
+  MessagesPage,
+  RepliesPage,
   Report,
+  ReportListQuery,
   SettingsPatch,
   SettingsSaved,
   SettingsView,
@@ -36,7 +39,8 @@ export class ApiError extends Error {
 /** Status 0: the request never got an answer (offline, server down, blocked). */
 export const UNREACHABLE = 0;
 
-async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+/** The request with a fresh token; an answer other than 2xx, or none, is thrown as an ApiError. */
+async function send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Response> {
   let token: string;
   try {
     token = await signedToken();
@@ -57,25 +61,44 @@ async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path
   } catch {
     throw new ApiError('Could not reach SMS for Pipedrive', UNREACHABLE, null);
   }
-  const text = await res.text();
-  // A proxy in front of the app can answer with an HTML error page: keep its status, not a JSON parse error.
-  let json: { error?: { message?: string; code?: string; details?: Record<string, unknown> } } | null = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
   if (!res.ok) {
-    const error = json?.error;
+    const error = jsonOf(await res.text())?.error;
     throw new ApiError(error?.message ?? `Request failed (${res.status})`, res.status, error?.code ?? null, error?.details ?? null);
   }
-  return json as T;
+  return res;
+}
+
+/** A proxy in front of the app can answer with an HTML error page: keep its status, not a JSON parse error. */
+function jsonOf(text: string): { error?: { message?: string; code?: string; details?: Record<string, unknown> } } | null {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, body);
+  return jsonOf(await res.text()) as T;
+}
+
+/**
+ * A file answer (CSV), whole, with the name the server gives it. Fetched rather than linked because the token is a
+ * header, not a cookie: a plain link would be refused.
+ */
+async function file(path: string): Promise<{ blob: Blob; filename: string }> {
+  const res = await send('GET', path);
+  const named = /filename="([^"]{1,200})"/.exec(res.headers.get('content-disposition') ?? '');
+  return { blob: await res.blob(), filename: named?.[1] ?? 'download.csv' };
 }
 
 // The pages take their types from here too: the contracts' types, under the names the server gives them.
 export type * from '../../server/http/contracts/index';
 
 const segment = (value: string | number) => encodeURIComponent(String(value));
+/** A query string of the keys that have a value. */
+const queryOf = (query: Record<string, string | number | undefined>) =>
+  new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]]))).toString();
 
 export const api = {
   settings: {
@@ -103,6 +126,13 @@ export const api = {
   reports: {
     /** What became of the messages of the last `days` days, per automation. */
     counts: (days: number) => call<Report>('GET', `/api/reports?days=${segment(days)}`),
+    /** A page of the period's messages, each with its replies, newest first; `cursor` from the previous page. */
+    messages: (query: ReportListQuery) => call<MessagesPage>('GET', `/api/reports/messages?${queryOf(query)}`),
+    /** A page of the period's replies, newest first. */
+    replies: (query: ReportListQuery) => call<RepliesPage>('GET', `/api/reports/replies?${queryOf(query)}`),
+    /** Every row of the list as a CSV file (admins only). */
+    csv: (list: 'messages' | 'replies', query: Omit<ReportListQuery, 'cursor' | 'limit' | 'format'>) =>
+      file(`/api/reports/${list}?${queryOf({ ...query, format: 'csv' })}`),
   },
   panel: {
     deal: (dealId: string | number) => call<PanelView>('GET', `/api/panel/deals/${segment(dealId)}`),

@@ -18,7 +18,8 @@ export const reportListQuery = z
     format: z.enum(['json', 'csv'], { error: 'format must be json or csv' }).default('json'),
   })
   .refine((q) => !(q.automationId && q.source), { path: ['source'], message: 'give automationId or source, not both' });
-export type ReportListQuery = z.input<typeof reportListQuery>;
+/** What a client sends (numbers as numbers: the query string carries their text). */
+export type ReportListQuery = Omit<z.input<typeof reportListQuery>, 'days' | 'limit'> & { days?: number; limit?: number };
 
 /** How a reply reads: a keyword (opt_out, opt_in, help) or null, and whether it may be a request to stop. */
 const replyTags = { keyword: z.enum(['opt_out', 'opt_in', 'help']).nullable(), possibleOptOut: z.boolean() };
