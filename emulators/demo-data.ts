@@ -9,8 +9,17 @@ export type DemoData = {
   pipelineId: number;
   stages: { leadIn: number; quoteSent: number; negotiation: number; won: number };
   persons: DemoPerson[];
-  /** Sets each demo person's "SMS consent" once the install has created the field. */
+  /** The automation the demo company starts with (in the shape the app's automation store takes). */
+  automation: {
+    name: string;
+    enabled: boolean;
+    trigger: { event: 'deal.stage_entered'; stageId: number };
+    template: string;
+  };
+  /** Sets each demo person's "SMS consent" once the install has created the field; this is the demo's first state. */
   grantConsent(fieldKey: string | null, grantedOption: string | null, optedOutOption: string | null): Promise<void>;
+  /** Puts the demo's persons and deals back in their first state (stages, consent field) and removes its activities. */
+  restore(): void;
 };
 
 /** The demo company the sandbox installs: a pipeline, and one deal per kind of contact the rules care about. */
@@ -40,6 +49,8 @@ export function seedDemo(pd: PipedriveEmulator): DemoData {
     return { id: person.id, name: p.name, phone: p.phone, consent: p.consent, dealId: deal.id };
   });
 
+  // The first state: as seeded, then with the consent field once grantConsent has set it.
+  let first = pd.snapshotRecords(company.id);
   return {
     companyId: company.id,
     adminUserId: admin.id,
@@ -47,12 +58,22 @@ export function seedDemo(pd: PipedriveEmulator): DemoData {
     pipelineId: pipeline.id,
     stages,
     persons,
+    automation: {
+      name: 'Quote sent follow-up',
+      enabled: true,
+      trigger: { event: 'deal.stage_entered', stageId: stages.quoteSent },
+      template: 'Hi {{person.first_name|there}}, your quote for {{deal.title}} is ready. {{user.name}}, {{company.name}}',
+    },
     async grantConsent(fieldKey, grantedOption, optedOutOption) {
       if (!fieldKey) return;
       for (const p of persons) {
         const option = p.consent === 'Granted' ? grantedOption : p.consent === 'Opted out' ? optedOutOption : null;
         if (option) await pd.updatePerson(p.id, { custom_fields: { [fieldKey]: Number(option) } });
       }
+      first = pd.snapshotRecords(company.id);
+    },
+    restore() {
+      pd.restoreRecords(company.id, first);
     },
   };
 }

@@ -5,6 +5,8 @@ import type { PdActivityType, PdCompany, PdDeal, PdPerson, PdPersonField, PdPipe
 import { contactEntries } from './internals.js';
 import { PipedriveStore } from './store.js';
 
+export type RecordsSnapshot = { persons: PdPerson[]; deals: PdDeal[] };
+
 export class PipedriveSeed extends PipedriveStore {
   /**
    * Adds a company; by default with Pipedrive's default pipeline, stages, activity types and person fields.
@@ -234,6 +236,27 @@ export class PipedriveSeed extends PipedriveStore {
     };
     this.webhookMap.set(webhook.id, webhook);
     return { ...webhook };
+  }
+
+
+  /** A copy of a company's persons and deals, to put back later with `restoreRecords`. */
+  snapshotRecords(companyId: number): RecordsSnapshot {
+    this.requireCompany(companyId);
+    return { persons: this.persons(companyId), deals: this.deals(companyId) };
+  }
+
+  /**
+   * Puts a company's persons and deals back as `snapshotRecords` copied them (others of the company are removed) and
+   * removes its activities, as a restored backup would: no webhook fires, since no user changed anything. The sandbox's
+   * "Reset the demo" uses it; fields, users, pipelines, webhooks and tokens are left as they are.
+   */
+  restoreRecords(companyId: number, snapshot: RecordsSnapshot): void {
+    this.requireCompany(companyId);
+    for (const [map, records] of [[this.personMap, snapshot.persons], [this.dealMap, snapshot.deals]] as const) {
+      for (const record of [...map.values()]) if (record.companyId === companyId) map.delete(record.id);
+      for (const record of records) (map as Map<number, PdPerson | PdDeal>).set(record.id, structuredClone(record));
+    }
+    for (const activity of [...this.activityMap.values()]) if (activity.companyId === companyId) this.activityMap.delete(activity.id);
   }
 
 

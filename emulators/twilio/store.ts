@@ -212,6 +212,21 @@ export class TwilioStore {
   }
 
 
+  /**
+   * Forgets every message, the phones' inboxes, Twilio's opt-out list (STOP replies) and the callbacks sent, keeping
+   * accounts, numbers and services: the sandbox's "Reset the demo". Call `idle()` first so no status progression of a
+   * forgotten message is still on its way.
+   */
+  clearTraffic(): void {
+    this.messageList.length = 0;
+    this.inboxes.clear();
+    this.blocked.clear();
+    this.stickySender.clear();
+    this.callbackLog.length = 0;
+    this.inboundLog.length = 0;
+  }
+
+
   injectFault(fault: TwilioFault): void {
     this.faults.push({ ...fault, remaining: fault.times ?? 1 });
 

@@ -1,9 +1,10 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Router } from 'express';
-import type { Config, ReadyConfig } from '../config.js';
+import { SANDBOX_DATABASE_URL, type Config, type ReadyConfig } from '../config.js';
 import { createSandboxRouter } from './walkthrough.js';
+import { createDemoReset } from './demo-reset.js';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../logger.js';
 // The only module of server/ that loads an emulator; main.ts imports this one with import() in sandbox mode alone.
@@ -40,6 +41,10 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
     smsUrl: `${config.appUrl}/webhooks/twilio/inbound`,
   });
   const { pipedrive, twilio, account, demo, fromNumber: from } = world;
+  // Every start is the demo's first state: the emulators start empty, and so does the sandbox's own database (a contact
+  // who replied STOP in an earlier run is not opted out in this one, as the console says).
+  if (config.databaseUrl === SANDBOX_DATABASE_URL) removeDatabaseFiles(config.databaseUrl.slice('file:'.length));
+  const parts = { pd: pipedrive, tw: twilio, demo, pauseWorker: true };
 
   const ready: ReadyConfig = {
     ...config,
@@ -57,7 +62,7 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
     pipedrive,
     twilio,
     demo,
-    router: (ctx) => createSandboxRouter(ctx, { pd: pipedrive, tw: twilio, demo, fromNumber: from }),
+    router: (ctx) => createSandboxRouter(ctx, { ...parts, fromNumber: from }),
     async afterStart(ctx) {
       const result = await world.install(ctx.config.appUrl);
       const company = await ctx.companies.find(String(demo.companyId));
@@ -66,15 +71,10 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
         return;
       }
       await demo.grantConsent(company.consent_field_key, company.consent_granted_option, company.consent_opted_out_option);
-      const existing = await ctx.automations.list(company.id);
-      if (existing.length === 0) {
-        await ctx.automations.create(company.id, {
-          name: 'Quote sent follow-up',
-          enabled: true,
-          trigger: { event: 'deal.stage_entered', stageId: demo.stages.quoteSent },
-          template: 'Hi {{person.first_name|there}}, your quote for {{deal.title}} is ready. {{user.name}}, {{company.name}}',
-        });
-      }
+      // The same first state the walk-through's "Reset the demo" brings back: settings, the demo automation.
+      const demoState = createDemoReset(ctx, parts);
+      await demoState.reset();
+      const persons = await demoState.statuses();
       const lines = [
         '',
         'SMS for Pipedrive is running in SANDBOX mode (no PIPEDRIVE_CLIENT_ID configured).',
@@ -85,7 +85,8 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
         `  Installed through the real OAuth flow: company "${company.name}" (id ${company.id}), provisioning ${company.provisioning_status}`,
         `    person field "SMS consent": ${company.consent_field_key ?? 'missing'}  activity type: ${company.activity_type_key ?? 'missing'}  webhook: ${company.webhook_id ?? 'missing'}`,
         `  Database:           ${ctx.config.databaseUrl} (${ctx.database.kind}, migrated)`,
-        `  Demo persons: ${demo.persons.map((p) => `${p.name} ${p.phone} [${p.consent}]`).join(', ')}`,
+        `  Demo persons: ${persons.map((p) => `${p.name} ${p.phone} [${p.status}]`).join(', ')}`,
+        '  Every start (and "Reset the demo" on the walk-through) puts the demo back in this first state; quiet hours start off.',
         '',
       ];
       console.log(lines.join('\n'));
@@ -94,6 +95,11 @@ export async function prepareSandbox(config: Config, logger: Logger): Promise<Sa
       await world.close();
     },
   };
+}
+
+/** The sandbox database and its journal files, so the migrations make a new one. */
+function removeDatabaseFiles(path: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(resolve(`${path}${suffix}`), { force: true });
 }
 
 /** A throwaway key kept beside the sandbox database, so tokens stored by an earlier sandbox run stay readable. */

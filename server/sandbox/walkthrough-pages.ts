@@ -41,8 +41,14 @@ export function walkthroughPageHtml(): string {
     <p class="note">Automations: <span id="automations"></span></p>
     <div class="stages" id="stages"></div>
     <p class="note" id="moved"></p>
+    <h2 style="margin-top:12px">Quiet hours</h2>
+    <label class="note"><input type="checkbox" id="quiet-hours"> Hold automation texts outside <span id="window">08:00–21:00</span> in the contact's local time</label>
+    <p class="note" id="contact-clock"></p>
     <h2 style="margin-top:12px">Activities in Pipedrive</h2>
     <div id="activities" class="note"></div>
+    <h2 style="margin-top:12px">Start again</h2>
+    <p class="note"><button class="secondary" id="reset" type="button">Reset the demo</button>
+      <span id="reset-note">Deals back in Lead in, no texts or replies, nobody opted out by a reply, quiet hours off (a restart does the same).</span></p>
   </section>
   <section aria-label="Deal view">
     <h2>3. The deal panel (as Pipedrive shows it)</h2>
@@ -185,8 +191,11 @@ async function render() {
   const s = await (await fetch('/sandbox/api/state?' + q)).json();
   $('company').textContent = s.company ? s.company.name + ' — installed, provisioning ' + s.company.provisioning : 'not installed';
   $('automations').textContent = s.automations.map((a) => a.name + ' (stage ' + (s.stages.find((x) => x.id === a.trigger.stageId) || {}).name + ')').join(', ') || 'none';
-  $('deals').innerHTML = s.deals.map((d) => '<li class="deal" tabindex="0" data-deal="' + d.id + '" aria-current="' + (d.id === (s.deal && s.deal.id)) + '">' + esc(d.title) + '<br><span class="note">' + esc(d.person ? d.person.name + ' · ' + d.person.phone : 'no person') + ' · ' + esc((s.stages.find((x) => x.id === d.stageId) || {}).name) + '</span></li>').join('');
+  $('deals').innerHTML = s.deals.map((d) => '<li class="deal" tabindex="0" data-deal="' + d.id + '" aria-current="' + (d.id === (s.deal && s.deal.id)) + '">' + esc(d.title) + '<br><span class="note">' + esc(d.person ? d.person.name + ' · ' + d.person.phone + ' · ' + status(s, d.person.id) : 'no person') + ' · ' + esc((s.stages.find((x) => x.id === d.stageId) || {}).name) + '</span></li>').join('');
   $('stages').innerHTML = s.stages.map((st) => '<button type="button" class="' + (s.deal && s.deal.stageId === st.id ? '' : 'secondary') + '" data-stage="' + st.id + '">' + esc(st.name) + '</button>').join('');
+  $('quiet-hours').checked = !!s.quietHours;
+  $('window').textContent = s.quietHours ? s.quietHours.start + '–' + s.quietHours.end : '08:00–21:00';
+  $('contact-clock').textContent = clockText(s);
   $('activities').innerHTML = s.activities.map((a) => '<div class="activity"><strong>' + esc(a.subject) + '</strong><div>' + a.note + '</div></div>').join('') || 'none yet';
   if (s.deal && s.deal.person && !phone) { phone = e164(s.deal.person.phone); return render(); }
   $('phone-number').textContent = phone || '';
@@ -194,9 +203,29 @@ async function render() {
   if (!selected && s.deal) { selected = s.deal.id; window.pdHost.open(selected, { theme }); }
 }
 
+const status = (s, personId) => ((s.persons || []).find((p) => p.id === personId) || {}).status || '';
+function clockText(s) {
+  const c = s.contactClock;
+  if (!c) return '';
+  const times = c.zones.map((z) => z.localTime + ' (' + z.zone + ')').join(', ');
+  const now = c.open ? 'a text due now goes at once.' : c.opensAt ? 'a text due now waits until ' + c.opensAt + ' her time (the panel shows it scheduled).' : 'a text due now would not be sent (no common hour).';
+  return 'It is ' + times + ' for ' + c.name + ': ' + (s.quietHours ? now : 'quiet hours are off, so a text goes at once' + (c.open ? '.' : ' (except the Florida/Oklahoma limit: ' + now + ')'));
+}
+const post = (path, body) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+$('quiet-hours').addEventListener('change', async (e) => { await post('/sandbox/api/quiet-hours', { on: e.target.checked }); await render(); });
+
 document.addEventListener('click', async (e) => {
-  const t = e.target.closest('[data-deal],[data-stage],[data-quick],#theme');
+  const t = e.target.closest('[data-deal],[data-stage],[data-quick],#theme,#reset');
   if (!t) return;
+  if (t.id === 'reset') {
+    t.disabled = true;
+    const r = await post('/sandbox/api/reset', { confirm: true });
+    t.disabled = false;
+    $('reset-note').textContent = r.ok ? 'The demo is back in its first state.' : 'The reset failed (' + r.status + ').';
+    $('moved').textContent = '';
+    phone = null;
+    if (selected) window.pdHost.open(selected, { theme });
+  }
   if (t.dataset.deal) { selected = Number(t.dataset.deal); phone = null; window.pdHost.open(selected, { theme }); }
   if (t.dataset.stage) {
     const r = await fetch('/sandbox/api/move', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dealId: selected, stageId: Number(t.dataset.stage) }) });

@@ -4,14 +4,17 @@ import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { parseBody } from '../http/validation.js';
-import type { DemoData } from '../../emulators/demo-data.js';
-import type { PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
-import type { TwilioEmulator } from '../../emulators/twilio/emulator.js';
+import { createDemoReset, type DemoParts } from './demo-reset.js';
+import { createRecipientZones } from '../geo/recipient-zones.js';
+import { parseCompanySettings } from '../companies/company-settings.js';
+import { checkSendingWindow, describeSendingWindow, resolveDefaultPhone, type SendingWindow } from '../messaging/index.js';
 import { HOST_JS, HOST_PAGE_JS, SETTINGS_HOST_JS, WALKTHROUGH_JS, hostPageHtml, settingsHostPageHtml, walkthroughPageHtml } from './walkthrough-pages.js';
 
-export type SandboxParts = { pd: PipedriveEmulator; tw: TwilioEmulator; demo: DemoData; fromNumber: string };
+export type SandboxParts = DemoParts & { fromNumber: string };
 
 const moveBody = z.object({ dealId: z.number().int().positive(), stageId: z.number().int().positive() });
+const quietHoursBody = z.object({ on: z.boolean() });
+const resetBody = z.object({ confirm: z.literal(true) });
 const replyBody = z.object({ from: z.string().regex(/^\+[1-9]\d{1,14}$/), body: z.string().min(1).max(1600) });
 
 /**
@@ -24,6 +27,8 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
   const { pd, tw, demo } = parts;
   const companyId = demo.companyId;
   const json = express.json({ limit: '16kb' });
+  const demoState = createDemoReset(ctx, parts);
+  const zonesOf = createRecipientZones({ cacheSize: 100 }).zonesOf;
 
   const token = (userId: number) =>
     new SignJWT({ userId, companyId })
@@ -65,6 +70,7 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
     const dealId = Number(req.query.dealId) || deals[0]?.id;
     const deal = deals.find((d) => d.id === dealId) ?? null;
     const e164 = req.query.phone ? String(req.query.phone) : null;
+    const quietHours = company?.parsedSettings.quietHours ?? null;
     res.json({
       company: company
         ? { id: company.id, name: company.name, provisioning: company.provisioning_status, webhookId: company.webhook_id, consentFieldKey: company.consent_field_key }
@@ -75,6 +81,10 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
       automations: company ? await ctx.automations.list(company.id) : [],
       deals,
       deal,
+      // Whom the app would text now, as the console said at start.
+      persons: await demoState.statuses(),
+      quietHours,
+      contactClock: deal?.person ? await contactClock(deal.person.name, deal.person.phone, quietHours, company?.time_zone ?? null) : null,
       phone: e164 ? { e164, inbox: phoneConversation(e164) } : null,
       activities: deal
         ? pd
@@ -99,6 +109,44 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
     const result = await tw.reply({ from, to: parts.fromNumber, body });
     res.json({ status: result.status, keyword: result.keyword, twiml: result.twiml });
   });
+
+  // The walk-through's quiet hours switch: off is the demo's first state (a text arrives at any hour); on is the default window.
+  router.post('/sandbox/api/quiet-hours', json, async (req, res) => {
+    const { on } = parseBody(quietHoursBody, req.body);
+    const company = await ctx.companies.find(String(companyId));
+    if (!company) throw new NotFoundError('The demo company is not installed yet');
+    // Through the settings parser: a window left out (undefined is not written as JSON) reads as the default one.
+    const settings = parseCompanySettings(JSON.stringify({ ...company.parsedSettings, quietHours: on ? undefined : null }));
+    await ctx.companies.updateSettings(company.id, settings, new Date(ctx.clock.now()).toISOString());
+    res.json({ quietHours: settings.quietHours });
+  });
+
+  // "Reset the demo": the first state again (a restart does the same).
+  router.post('/sandbox/api/reset', json, async (req, res) => {
+    // A JSON body: a page of another site cannot send one without the browser asking this server first.
+    parseBody(resetBody, req.body);
+    await demoState.reset();
+    res.json({ persons: await demoState.statuses() });
+  });
+
+  /** The contact's local time in each zone of the number, and whether a text due now would go or wait (and until when). */
+  async function contactClock(name: string, phone: string | null, window: SendingWindow | null, companyZone: string | null) {
+    const resolved = resolveDefaultPhone([{ value: phone, primary: true }]);
+    if (!resolved.ok) return null;
+    const now = ctx.clock.now();
+    const zones = await zonesOf(resolved.e164);
+    const decision = checkSendingWindow({ window, zones, companyZone: companyZone ?? 'UTC', e164: resolved.e164, now });
+    const views = (zones.length > 0 ? zones : [companyZone ?? 'UTC']).map((zone) => describeSendingWindow({ window, zone, now, e164: resolved.e164 }));
+    const first = views[0];
+    return {
+      name: name.split(' ')[0],
+      zones: views.map((v) => ({ zone: v.zone, localTime: v.localTime })),
+      open: decision.open,
+      notBefore: decision.open || decision.notBefore === null ? null : new Date(decision.notBefore).toISOString(),
+      // In the first zone's local time (the walk-through's demo numbers have one).
+      opensAt: decision.open || decision.notBefore === null || !first ? null : describeSendingWindow({ window, zone: first.zone, now: decision.notBefore }).localTime,
+    };
+  }
 
   /** What the simulated phone shows: texts it received (app messages, Twilio auto-replies) and the replies it sent. */
   function phoneConversation(e164: string) {

@@ -7,6 +7,9 @@ import { readSource, sourceFiles, writesTable } from '../support/source-files.js
 const SERVICE = 'server/consent/consent-service.ts';
 // The raw append the service calls (tests also set a history up with it), and the erasure of a contact's words.
 const LIST = 'server/consent/opt-out-list.ts';
+// The sandbox's "Reset the demo" (mounted in sandbox mode only) forgets the demo's history along with its texts: not a way
+// of opting out or in, and never part of a deployment.
+const SANDBOX_RESET = 'server/sandbox/demo-reset.ts';
 
 describe('the consent history', () => {
   const files = [...sourceFiles('server'), ...sourceFiles('db')];
@@ -16,8 +19,8 @@ describe('the consent history', () => {
     expect(files.length).toBeGreaterThan(50);
   });
 
-  it('is written by the opt-out list alone, and appended to by the consent service alone', () => {
-    expect(files.filter((path) => writesTable(readSource(path), 'consent_events'))).toEqual([LIST]);
+  it('is written by the opt-out list alone (and emptied by the sandbox reset), and appended to by the consent service alone', () => {
+    expect(files.filter((path) => writesTable(readSource(path), 'consent_events')).sort()).toEqual([LIST, SANDBOX_RESET]);
     expect(files.filter((path) => /\boptOuts\.record\(/.test(readSource(path)))).toEqual([SERVICE]);
   });
 });
