@@ -10,7 +10,7 @@ import { openDatabase } from '../../db/database.js';
 import type { WebhookDelivery } from '../../emulators/pipedrive/emulator.js';
 import { startTwilioEmulator } from '../../emulators/twilio/emulator.js';
 import { createTwilioGateway } from '../../server/twilio/twilio-gateway.js';
-import { createRigOn, FROM_NUMBER, type Rig } from '../support/rig.js';
+import { createRigOn, FROM_NUMBER, engines, type Rig } from '../support/rig.js';
 
 /**
  * Unauthenticated failures are limited per client address; valid traffic from the same address never is. Each test
@@ -88,7 +88,7 @@ async function startInstance(rig: Rig, config: Partial<Rig['config']> = {}): Pro
   };
 }
 
-describe.each(['sqlite', 'postgres'] as const)('abuse limits on %s', (kind) => {
+describe.each(engines)('abuse limits on %s', (kind) => {
   let rig: Rig;
   let app: Instance;
   let acme: WebhookDelivery;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request, { type Test } from 'supertest';
-import { createRigOn, type Rig } from '../support/rig.js';
+import { createRigOn, engines, type Rig } from '../support/rig.js';
 
 /**
  * Writes reserved to the admin who installed (settings, automations, the company's Twilio account) hold only while
@@ -11,7 +11,7 @@ const WINDOW_MS = 5 * 60_000;
 const COMPANY = '1001';
 const OWN_NUMBER = '+15005550010';
 
-describe.each(['sqlite', 'postgres'] as const)('admin rights are current (%s)', (kind) => {
+describe.each(engines)('admin rights are current (%s)', (kind) => {
   let rig: Rig;
   let admin: string;
   let own: { sid: string; authToken: string };

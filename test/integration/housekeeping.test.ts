@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRigOn, FROM_NUMBER, type Rig } from '../support/rig.js';
+import { createRigOn, FROM_NUMBER, engines, type Rig } from '../support/rig.js';
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 
-describe.each(['sqlite', 'postgres'] as const)('pruning expired records on %s', (kind) => {
+describe.each(engines)('pruning expired records on %s', (kind) => {
   let rig: Rig;
   const db = () => rig.ctx.database.db;
 

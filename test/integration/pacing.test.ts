@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
-import { createRig, createRigOn, FROM_NUMBER, type Rig } from '../support/rig.js';
+import { createRig, createRigOn, FROM_NUMBER, engines, type Rig } from '../support/rig.js';
 
 /**
  * The per-sender pace holds across processes: two app instances (two contexts, each with its own database
  * connection and worker) draining one queue still text through one sender no faster than its rate.
  */
-describe.each(['sqlite', 'postgres'] as const)('two workers sharing one sender on %s', (kind) => {
+describe.each(engines)('two workers sharing one sender on %s', (kind) => {
   let rig: Rig;
   let second: AppContext;
   const secondLogs: string[] = [];

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { Migrator, sql, type Migration } from 'kysely';
 import { openDatabase } from '../../db/database.js';
 import { migrations } from '../../db/migrations/index.js';
-import { createRigOn, type Rig } from '../support/rig.js';
+import { createRigOn, engines, type Rig } from '../support/rig.js';
 
 /**
  * A sealed secret opens only where it is stored: its table, its column and its row (company, and user for a
@@ -74,7 +74,7 @@ async function rebuildBeforeMigration(rig: Rig, kind: 'sqlite' | 'postgres', v1:
   await old.close();
 }
 
-describe.each(['sqlite', 'postgres'] as const)('sealed secrets bound to their place (%s)', (kind) => {
+describe.each(engines)('sealed secrets bound to their place (%s)', (kind) => {
   let rig: Rig;
   afterEach(async () => rig?.close());
 

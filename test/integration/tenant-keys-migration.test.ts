@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../db/database.js';
 import { migrations } from '../../db/migrations/index.js';
 import { createPostgresSchema } from '../support/postgres.js';
+import { engines } from '../support/rig.js';
 
 /**
  * The migration that makes deal events idempotent per company rebuilds their table: every stored event survives it,
@@ -15,7 +16,7 @@ const BEFORE = '2026-11-27T2200-replies-by-message';
 const TARGET = '2026-12-01T1000-tenant-keys';
 const at = '2026-11-30T10:00:00.000Z';
 
-describe.each(['sqlite', 'postgres'] as const)('the tenant-keys migration on %s', (engine) => {
+describe.each(engines)('the tenant-keys migration on %s', (engine) => {
   let database: Database;
   let cleanup: () => Promise<void>;
   /** The PostgreSQL schema of this test; Kysely must be told it, as other files keep their own in the same database. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import twilio from 'twilio';
-import { createRigOn, type Rig } from '../support/rig.js';
+import { createRigOn, engines, type Rig } from '../support/rig.js';
 
 /**
  * Keys that keep companies apart, on both engines: a deal event is one event only within its company, a status
@@ -15,7 +15,7 @@ const OTHER_ADMIN = 601;
 const OTHER_STAGE = 77;
 const ANN = '+14155552671';
 
-describe.each(['sqlite', 'postgres'] as const)('tenant keys on %s', (engine) => {
+describe.each(engines)('tenant keys on %s', (engine) => {
   let rig: Rig;
   const db = () => rig.ctx.database.db;
   const ann = () => rig.demo.persons.find((p) => p.name === 'Ann Granted')!;
