@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 // Frozen in time. A reply that may be an opt-out request ("please stop texting me") waits for a person's decision:
 // one review per number and company while it is pending, due 10 business days after it arrived in the company's time
@@ -35,7 +35,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('consent_reviews')
     .columns(['company_id', 'phone_e164'])
     .unique()
-    .where('state', '=', 'pending')
+    .where(sql.ref('state'), '=', sql.lit('pending'))
     .execute();
   await db.schema.createIndex('consent_reviews_by_number').on('consent_reviews').columns(['company_id', 'phone_e164', 'received_at']).execute();
 }

@@ -67,6 +67,13 @@ export class PipedriveEmulator extends PipedriveActivities {
     user.isAdmin = isAdmin;
   }
 
+  /** A user sets their time zone in Pipedrive's personal preferences; users/me answers it (and its offset) at once. */
+  setUserTimeZone(companyId: number, userId: number, timezoneName: string): void {
+    const user = this.findUser(userId, companyId);
+    if (!user) throw new Error(`no user ${userId} in company ${companyId}`);
+    user.timezoneName = timezoneName;
+  }
+
   /**
    * Who may see a deal: a list makes it "owner & followers" (visible_to 1; the owner and the company's admins see
    * it too), `null` gives it back to the entire company (visible_to 3, the default of a new deal).

@@ -218,7 +218,7 @@ export function userV1(u: PdUser, company: PdCompany, isYou: boolean): Record<st
     access: [{ app: 'sales', admin: u.isAdmin, permission_set_id: u.isAdmin ? 'admin-set' : 'regular-set' }],
     active_flag: true,
     timezone_name: u.timezoneName,
-    timezone_offset: '+00:00',
+    timezone_offset: utcOffsetOf(u.timezoneName),
     role_id: 1,
     icon_url: null,
     is_you: isYou,
@@ -237,4 +237,13 @@ export function currentUserV1(u: PdUser, company: PdCompany): Record<string, unk
     company_industry: null,
     language: { language_code: 'en', country_code: 'US' },
   };
+}
+
+/** The zone's offset from UTC now, as Pipedrive writes it: "+02:00", "-05:00", "+00:00". */
+function utcOffsetOf(zone: string): string {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' })
+    .formatToParts(Date.now())
+    .find((p) => p.type === 'timeZoneName')?.value;
+  // "GMT+02:00", or plain "GMT" for UTC itself.
+  return name && name.length > 3 ? name.slice(3) : '+00:00';
 }

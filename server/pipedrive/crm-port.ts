@@ -34,6 +34,8 @@ export type CrmUser = {
   companyName: string;
   companyDomain: string | null;
   isAdmin: boolean;
+  /** The user's time zone as set in Pipedrive (IANA name, `timezone_name`); null or absent when not given. */
+  timeZone?: string | null;
 };
 
 export type CrmPersonField = {

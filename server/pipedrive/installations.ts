@@ -169,10 +169,13 @@ export function createInstallations(deps: {
       const at = new Date(now()).toISOString();
       const newCompany = await database.transaction(async (trx) => {
         const existing = await trx.selectFrom('companies').select('id').where('id', '=', companyId).executeTakeFirst();
+        // The company's time zone (due dates of possible opt-outs) is its installing admin's, refreshed on each of
+        // their installs; a user who is not an admin does not change it.
+        const zone = me.isAdmin && me.timeZone ? { time_zone: me.timeZone } : {};
         if (existing) {
           await trx
             .updateTable('companies')
-            .set({ name: me.companyName, domain: me.companyDomain, api_domain: tokenSet.apiDomain, updated_at: at })
+            .set({ name: me.companyName, domain: me.companyDomain, api_domain: tokenSet.apiDomain, updated_at: at, ...zone })
             .where('id', '=', companyId)
             .execute();
         } else {
@@ -183,6 +186,7 @@ export function createInstallations(deps: {
               name: me.companyName,
               domain: me.companyDomain,
               api_domain: tokenSet.apiDomain,
+              ...zone,
               created_at: at,
               updated_at: at,
             })

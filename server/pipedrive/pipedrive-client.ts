@@ -277,6 +277,7 @@ function toUser(raw: unknown): CrmUser {
     companyName: str(u.company_name) ?? '',
     companyDomain: str(u.company_domain),
     isAdmin: u.is_admin === true || u.is_admin === 1,
+    timeZone: str(u.timezone_name),
   };
 }
 
