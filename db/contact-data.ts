@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Schema } from './schema.js';
 
 /** How many rows of each kind a contact's erasure deleted. */
@@ -45,7 +45,7 @@ export async function deleteContactData(trx: Transaction<Schema>, companyId: str
     .where((eb) => eb.or([eb('from_e164', '=', phoneE164), eb('reply_to_message_id', 'in', toNumber.select('id'))]))
     .executeTakeFirst();
 
-  const reviews = await (trx as unknown as Kysely<ReviewsSchema>)
+  const reviews = await trx
     .deleteFrom('consent_reviews')
     .where('company_id', '=', companyId)
     .where('phone_e164', '=', phoneE164)
@@ -93,6 +93,3 @@ export function namesNumber(payload: string, phoneE164: string): boolean {
   }
   return false;
 }
-
-/** The possible opt-out reviews, as far as erasure needs them. */
-type ReviewsSchema = { consent_reviews: { company_id: string; phone_e164: string } };
