@@ -4,6 +4,8 @@ import { initialTheme, onThemeChange } from '../shared/sdk';
 import { AutomationsSection, type Editing } from './automations-section';
 import { ReportsSection } from './reports-section';
 import { RulesSection } from './rules-section';
+import { SendingWindowSection } from './sending-window-section';
+import { PrivacySection } from './privacy-section';
 import { TwilioSection } from './twilio-section';
 import { api, type SettingsView } from '../shared/api';
 import { LoadError } from './load-error';
@@ -108,6 +110,8 @@ export function SettingsApp() {
               editing={!!editing}
             />
           )}
+          {view && <SendingWindowSection view={view} onSaved={(next) => settings.setData(next)} />}
+          {view && <PrivacySection view={view} onSaved={(next) => settings.setData(next)} />}
         </>
       )}
     </div>

@@ -3,6 +3,7 @@ import type {
   AutomationCreate,
   AutomationList,
   AutomationPatch,
+  ContactErasedAnswer,
   PanelSent,
   PanelView,
   PipelineList,
@@ -137,5 +138,9 @@ export const api = {
   panel: {
     deal: (dealId: string | number) => call<PanelView>('GET', `/api/panel/deals/${segment(dealId)}`),
     send: (dealId: string | number, body: string) => call<PanelSent>('POST', `/api/panel/deals/${segment(dealId)}/messages`, { body }),
+  },
+  contacts: {
+    /** Erases what the company holds about the number (admins who installed only); the opt-out record stays. */
+    erase: (phone: string) => call<ContactErasedAnswer>('DELETE', `/api/contacts/${segment(phone)}`),
   },
 };
