@@ -153,6 +153,8 @@ function EraseContact() {
   return (
     <form
       className="card"
+      // Two cards in one section: the same gap as between sections' cards would run them together.
+      style={{ marginTop: 16 }}
       data-testid="erase-form"
       aria-labelledby="erase-title"
       noValidate
@@ -210,7 +212,7 @@ function EraseContact() {
           </p>
           <p>This cannot be undone.</p>
           <div className="editor-actions">
-            <button type="button" className="danger" data-testid="erase-confirm-button" disabled={step.at === 'erasing'} onClick={() => void erase(step.phone)}>
+            <button type="button" className="secondary danger" data-testid="erase-confirm-button" disabled={step.at === 'erasing'} onClick={() => void erase(step.phone)}>
               {step.at === 'erasing' ? 'Erasing…' : 'Erase'}
             </button>
             <button type="button" className="secondary" disabled={step.at === 'erasing'} onClick={() => setStep({ at: 'enter' })}>
