@@ -15,6 +15,7 @@ import { createPanelRouter } from './http/panel-routes.js';
 import { createReportRouter } from './http/report-routes.js';
 import { createContactRouter } from './http/contact-routes.js';
 import { createOptOutRouter } from './http/opt-out-routes.js';
+import { createReviewRouter } from './http/review-routes.js';
 
 /** Paths Pipedrive shows inside its own pages; every other page refuses to be framed. */
 const FRAMEABLE = new Set(['/panel', '/settings']);
@@ -53,6 +54,7 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   app.use(createAutomationsRouter(ctx, auth));
   app.use(createPanelRouter(ctx, auth));
   app.use(createOptOutRouter(ctx, auth));
+  app.use(createReviewRouter(ctx, auth));
   app.use(createContactRouter(ctx, auth));
   for (const router of options.extraRouters ?? []) app.use(router);
 

@@ -11,6 +11,10 @@ import type {
   RepliesPage,
   Report,
   ReportListQuery,
+  Review,
+  ReviewDecisionInput,
+  ReviewList,
+  ReviewListQuery,
   SettingsPatch,
   SettingsSaved,
   SettingsView,
@@ -138,6 +142,11 @@ export const api = {
   panel: {
     deal: (dealId: string | number) => call<PanelView>('GET', `/api/panel/deals/${segment(dealId)}`),
     send: (dealId: string | number, body: string) => call<PanelSent>('POST', `/api/panel/deals/${segment(dealId)}/messages`, { body }),
+  },
+  reviews: {
+    /** Possible opt-outs the caller may decide: pending ones oldest due first, or decided ones newest first. */
+    list: (query: ReviewListQuery) => call<ReviewList>('GET', `/api/consent/reviews?${queryOf(query)}`),
+    decide: (id: string, decision: ReviewDecisionInput['decision']) => call<Review>('POST', `/api/consent/reviews/${segment(id)}`, { decision }),
   },
   contacts: {
     /** Erases what the company holds about the number (admins who installed only); the opt-out record stays. */

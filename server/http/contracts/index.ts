@@ -12,3 +12,4 @@ export * from './panel.js';
 export * from './reports.js';
 export * from './report-lists.js';
 export * from './contacts.js';
+export * from './reviews.js';
