@@ -19,7 +19,8 @@
  * default page, 2000), BENCH_PANEL_N_1000 (closed-loop requests, limit=1000, 500), BENCH_PANEL_MAX_MS (a closed loop
  * stops starting requests after this, 9000, so a slow app still finishes the section in about two minutes),
  * BENCH_PANEL_RATE (100 req/s), BENCH_PANEL_OPEN_MS (5000), BENCH_PANEL_HEAVY (cold-pass deals, 200),
- * BENCH_PANEL_OUTBOUND (900000), BENCH_PANEL_INBOUND (100000), BENCH_PROFILE=1, BENCH_STRICT=1.
+ * BENCH_PANEL_OUTBOUND (900000), BENCH_PANEL_INBOUND (100000), BENCH_PROFILE=1, BENCH_STRICT=1; the report lists measured
+ * on the same database afterwards (report-lists.ts): BENCH_REPORT_LISTS=0 skips them, BENCH_REPORT_LISTS_N (500).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -35,6 +36,7 @@ import type { SeedArgs, SeedDeal, SeedResult } from './lib/panel-seed.js';
 import type { ProfileSummary } from './lib/profile.js';
 import { FROM_NUMBER, startStack, type Stack } from './lib/stack.js';
 import { quantile, round, summary, type Summary } from './lib/stats.js';
+import { REPORT_LISTS_ENABLED, reportListsLines, reportListsTableRows, runReportListsSection, type ReportListsReport } from './report-lists.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
@@ -136,6 +138,8 @@ export type PanelReport = {
   probe: { page: ProbeResult; limit1000: ProbeResult };
   /** The settings page's reports on the same database (30 and 365 days of the measured company). */
   reports: ReportProbe[];
+  /** The settings page's lists of messages and replies, a page of 50, on the same database (null: skipped). */
+  reportLists: ReportListsReport | null;
   profiles: Record<string, ProfileSummary>;
   /** Share of the machine other processes used during the measured scenarios. */
   foreignPct: Summary;
@@ -366,6 +370,7 @@ export async function runPanelSection(stack: Stack, problems: string[]): Promise
   };
   const reports: ReportProbe[] = [];
   for (const days of [30, 365]) reports.push(await host.call<ReportProbe>('reportProbe', { companyId: String(demo.companyId), days }));
+  const reportLists = REPORT_LISTS_ENABLED ? await runReportListsSection(stack, problems, target) : null;
 
   return {
     settings: S,
@@ -375,6 +380,7 @@ export async function runPanelSection(stack: Stack, problems: string[]): Promise
     verdicts,
     probe,
     reports,
+    reportLists,
     profiles,
     foreignPct: summary(scenarios.flatMap((s) => s.rounds.map((r) => r.foreignPct ?? Number.NaN))),
     durationS: round((performance.now() - started) / 1000),
@@ -424,6 +430,7 @@ export function panelTableRows(report: PanelReport): Array<{ key: string; label:
   rows.push({ key: 'panel_c1_p50', label: 'Panel GET p50 (200 newest, warm, c=1)', unit: 'ms', digits: 2, target: '', summary: c1.p50Ms });
   rows.push({ key: 'panel_c8_rps', label: 'Panel GET throughput (200 newest, c=8)', unit: 'req/s', digits: 0, target: '', summary: c8.rps });
   rows.push({ key: 'panel_cpu', label: 'App CPU per panel GET (200 newest, c=1)', unit: 'ms', digits: 2, target: '', summary: c1.appCpuMsPerRequest });
+  if (report.reportLists) rows.push(...reportListsTableRows(report.reportLists));
   return rows;
 }
 
@@ -480,6 +487,7 @@ export function printPanelReport(report: PanelReport): void {
   for (const r of report.reports) {
     out.push(`Report of the last ${r.days} days (${r.messages.toLocaleString('en-US')} messages): ${r.ms} ms, on a worker thread; the main event loop's longest delay meanwhile ${r.loopDelayMaxMs} ms`);
   }
+  if (report.reportLists) out.push(...reportListsLines(report.reportLists));
   for (const [name, p] of Object.entries(report.profiles)) {
     out.push('', `CPU per request by layer, profiled closed loop c=1 (${name}, ${p.units} requests; µs, profiler overhead included)`);
     for (const l of p.byLayer.slice(0, 12)) out.push(`  ${l.layer.padEnd(42)} ${String(l.usPerUnit).padStart(6)}  ${String(l.pct).padStart(5)}%`);

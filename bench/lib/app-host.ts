@@ -106,6 +106,19 @@ async function company(companyId: string) {
   };
 }
 
+/** The automation with the most messages of the company: the report lists' filtered scenarios page through it. */
+async function busiestAutomation({ companyId }: { companyId: string }): Promise<string | null> {
+  const row = await app()
+    .database.db.selectFrom('outbound_messages')
+    .select(['automation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('company_id', '=', companyId)
+    .where('automation_id', 'is not', null)
+    .groupBy('automation_id')
+    .orderBy('n', 'desc')
+    .executeTakeFirst();
+  return row?.automation_id ?? null;
+}
+
 async function createAutomation({ companyId, input }: { companyId: string; input: AutomationInput }) {
   return app().automations.create(companyId, input);
 }
@@ -312,7 +325,7 @@ async function profileStop({ file, units }: { file: string; units?: number }): P
   return summariseProfile(profile, units ?? null);
 }
 
-serve({ init, company, createAutomation, counts, discardQueued, drain, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
+serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
   await ctx?.outbox.stop();
   for (const s of servers) {
     s.closeAllConnections();

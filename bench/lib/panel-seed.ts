@@ -209,8 +209,11 @@ export function seed(args: SeedArgs): SeedResult {
   const automationIds = new Map(companies.map((c) => [c, [uuid(), uuid()]]));
   const outOrder = slots('out', 0);
   const outStep = yearMs / outOrder.length;
+  // Kept so each reply can name the message it answers (the reports' lists and counts read that link).
+  const outIds: string[] = new Array<string>(outOrder.length);
   insertTx(outOrder.length, (i) => {
     const d = all[outOrder[i]!]!;
+    const id = (outIds[i] = uuid());
     const at = t0 + i * outStep;
     const r = rand();
     const panel = r < 0.12;
@@ -223,7 +226,7 @@ export function seed(args: SeedArgs): SeedResult {
     const body = state === 'skipped' ? null : panel ? `Quick question, ${d.first}: does Tuesday at 10 work for the site visit? Reply STOP to opt out.` : `Hi ${d.first}, Sam Sales here about ${d.title}: your offer is ready to review. Reply STOP to opt out.`;
     const providerSid = state === 'sent' || state === 'failed' ? sid() : null;
     addOut.run(
-      uuid(),
+      id,
       d.companyId,
       panel ? 'panel' : 'automation',
       panel ? null : automation,
@@ -262,7 +265,7 @@ export function seed(args: SeedArgs): SeedResult {
   const addIn = db.prepare(
     `insert into inbound_messages (id, company_id, provider_sid, account_sid, sender, to_address, from_address, from_e164, body, num_media, kind,
        possible_opt_out, attribution, reply_to_message_id, deal_id, person_id, activity_job_id, auto_reply, received_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, null, ?, ?, ?, ?, ?)`,
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const addJob = db.prepare(
     `insert into jobs (id, company_id, kind, payload, state, attempts, next_attempt_at, claimed_until, last_error, created_at, updated_at)
@@ -273,10 +276,16 @@ export function seed(args: SeedArgs): SeedResult {
   // The measured number's replies that no deal claimed: the first mLoose of the unattributed slots.
   let measuredLooseLeft = mLoose;
   const inStep = yearMs / inOrder.length;
+  // A reply on a deal answers the deal's latest message sent before it, as attribution links them: both lists are
+  // in time order, so one pass over the messages alongside the replies finds it.
+  const latestOut = new Int32Array(all.length).fill(-1);
+  let outSeen = 0;
   let jobs = 0;
   insertTx(inOrder.length, (i) => {
     const slot = inOrder[i]!;
-    const at = iso(t0 + i * inStep + 1_000);
+    const atMs = t0 + i * inStep + 1_000;
+    const at = iso(atMs);
+    for (; outSeen < outOrder.length && t0 + outSeen * outStep <= atMs; outSeen++) latestOut[outOrder[outSeen]!] = outSeen;
     let companyId: string | null;
     let e164: string;
     let dealId: number | null = null;
@@ -323,6 +332,7 @@ export function seed(args: SeedArgs): SeedResult {
       kind,
       kind === 'possible_opt_out' ? 1 : 0,
       attribution,
+      slot >= 0 && latestOut[slot]! >= 0 ? outIds[latestOut[slot]!]! : null,
       dealId,
       personId,
       jobId,
