@@ -2,11 +2,11 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import { BadRequestError } from '../errors.js';
-import { enqueueJob } from '../jobs/job-queue.js';
+import { enqueueJob, enqueueJobs, type QueuedJob } from '../jobs/job-queue.js';
 import type { Logger } from '../logger.js';
 import { cancelQueuedTo, personsTextedAt } from '../outbox/outbox-store.js';
 import { describeConsentActivity } from './consent-activity.js';
-import { supersedeConsentWrites } from './consent-writes.js';
+import { supersedeConsentWrites, supersedeConsentWritesOf } from './consent-writes.js';
 import type { ConsentAction, ConsentSource, OptOutList } from './opt-out-list.js';
 import { companiesOnSender, type ConsentSender } from './sender-companies.js';
 
@@ -116,7 +116,48 @@ export function createConsentService(deps: ConsentServiceDeps) {
     else await enqueueJob(trx, companyId, 'consent.mirror_by_phone', { phoneE164, consent, dealId, activity }, now());
   }
 
+  /**
+   * Many opt-outs that are one company's own decision (an import, numbers added by hand: no sender, no person known),
+   * in the caller's transaction, with every effect of `optOut` for each, in statements of a few hundred numbers rather
+   * than several per number: the history rows; texts still waiting to go to a number the company ever texted
+   * cancelled as `optOut` does (the others have none); waiting consent writes superseded, read once; and one job per
+   * number that finds the person by phone, writes the field and logs the activity.
+   */
+  async function optOutAll(changes: readonly ConsentChange[], trx: Kysely<Schema>): Promise<ConsentOutcome> {
+    const companyId = changes[0]?.companyId ?? null;
+    if (companyId === null) return { companies: [], cancelled: 0 };
+    for (const c of changes) {
+      if (c.companyId !== companyId || c.sender !== null || (c.personId ?? null) !== null) throw new Error('optOutAll takes one company\'s own decisions about numbers alone');
+      if (!E164.test(c.phoneE164)) throw new BadRequestError('phone must be an E.164 number', { field: 'phone' });
+    }
+    const at = new Date(now()).toISOString();
+    const phones = changes.map((c) => c.phoneE164);
+    await optOuts.recordMany(
+      changes.map((c) => ({ companyId, phoneE164: c.phoneE164, sender: null, action: 'opt_out' as const, source: c.source, message: c.message ?? null, personId: null, actor: c.actor ?? null })),
+      trx,
+    );
+    let cancelled = 0;
+    for (const phoneE164 of await numbersTexted(trx, companyId, phones)) {
+      const persons = { companyId, personIds: await personsTextedAt(trx, companyId, phoneE164) };
+      cancelled += await cancelQueuedTo(trx, { phoneE164, companies: [companyId], persons }, at);
+    }
+    await supersedeConsentWritesOf(trx, companyId, phones.map((phoneE164) => ({ phoneE164, personId: null })), at);
+    const jobs: QueuedJob[] = changes.map((c) => ({
+      kind: 'consent.mirror_by_phone',
+      payload: {
+        phoneE164: c.phoneE164,
+        consent: 'opted_out',
+        dealId: null,
+        activity: describeConsentActivity({ action: 'opt_out', source: c.source, phoneE164: c.phoneE164, message: c.message ?? null, actor: c.actor ?? null }),
+      },
+    }));
+    await enqueueJobs(trx, companyId, jobs, now());
+    return { companies: [companyId], cancelled };
+  }
+
   return {
+    /** Many opt-outs of one company's own decision (an import) at once: see optOutAll above. */
+    optOutAll,
     /** Opts the number out (see above); pass the caller's transaction to make it part of a larger change. */
     optOut: (change: ConsentChange, trx?: Kysely<Schema>) => apply('opt_out', change, trx),
     /** Opts the number back in: the mirror of optOut, without cancelling anything. */
@@ -126,3 +167,19 @@ export function createConsentService(deps: ConsentServiceDeps) {
 }
 
 export type ConsentService = ReturnType<typeof createConsentService>;
+
+/** Of these numbers, those the company has any text to (sent or waiting), a few hundred numbers per statement. */
+async function numbersTexted(trx: Kysely<Schema>, companyId: string, phones: readonly string[]): Promise<string[]> {
+  const texted: string[] = [];
+  for (let i = 0; i < phones.length; i += 500) {
+    const rows = await trx
+      .selectFrom('outbound_messages')
+      .select('to_e164')
+      .distinct()
+      .where('company_id', '=', companyId)
+      .where('to_e164', 'in', phones.slice(i, i + 500))
+      .execute();
+    for (const r of rows) if (r.to_e164 !== null) texted.push(r.to_e164);
+  }
+  return texted;
+}

@@ -12,13 +12,12 @@ export type AddOutcome = { added: number; already: number; invalid: { line: numb
 /** The longest value echoed back for an invalid row: enough to find it in the file. */
 const ECHO_MAX = 64;
 
-/** Sources whose entries an admin may take off the list; every other one came from the contact (or Twilio). */
-const ADMIN_SOURCES = new Set(['hand', 'import']);
-
 const BY_CONTACT: Record<string, string> = {
   inbound_keyword: 'the contact texted an opt-out word',
   twilio_21610: 'Twilio reported that the contact unsubscribed',
   review: 'a reply of the contact was reviewed as an opt-out',
+  panel: 'it was opted out from the deal panel',
+  pipedrive_field: 'it was opted out in Pipedrive',
 };
 
 /**
@@ -46,19 +45,18 @@ export function createOptOutAdmin(deps: { database: Database; consent: ConsentSe
       }
       if (valid.length === 0) return { added: 0, already: 0, invalid };
       return database.transaction(async (trx) => {
-        const latest = await queries.latest(scope, [...new Set(valid.map((v) => v.e164))], trx);
+        const standing = await queries.standings(scope, [...new Set(valid.map((v) => v.e164))], trx);
         const seen = new Set<string>();
-        let added = 0;
-        for (const v of valid) {
-          if (seen.has(v.e164) || latest.get(v.e164)?.action === 'opt_out') continue;
+        const fresh = valid.filter((v) => {
+          const skip = seen.has(v.e164) || standing.get(v.e164)?.optedOut === true;
           seen.add(v.e164);
-          await consent.optOut(
-            { companyId: scope.companyId, phoneE164: v.e164, sender: null, source: input.source, message: v.reason, actor: input.actor, personId: null },
-            trx,
-          );
-          added++;
-        }
-        return { added, already: valid.length - added, invalid };
+          return !skip;
+        });
+        await consent.optOutAll(
+          fresh.map((v) => ({ companyId: scope.companyId, phoneE164: v.e164, sender: null, source: input.source, message: v.reason, actor: input.actor, personId: null })),
+          trx,
+        );
+        return { added: fresh.length, already: valid.length - fresh.length, invalid };
       });
     },
 
@@ -69,16 +67,17 @@ export function createOptOutAdmin(deps: { database: Database; consent: ConsentSe
      */
     async remove(scope: ListScope, e164: string, actor: string): Promise<void> {
       await database.transaction(async (trx) => {
-        const entry = (await queries.latest(scope, [e164], trx)).get(e164);
-        if (!entry || entry.action !== 'opt_out') throw new NotFoundError(`${e164} is not on the opt-out list`);
-        if (!entry.own || !ADMIN_SOURCES.has(entry.source)) {
-          const why = BY_CONTACT[entry.source] ?? `it came ${entry.source === 'panel' ? 'from the deal panel' : entry.source === 'pipedrive_field' ? 'from Pipedrive' : 'from the contact'}`;
+        const standing = (await queries.standings(scope, [e164], trx)).get(e164);
+        if (!standing?.optedOut) throw new NotFoundError(`${e164} is not on the opt-out list`);
+        if (!standing.removable) {
+          const why = BY_CONTACT[standing.entry.source] ?? 'the contact opted out';
           throw new ConflictError(
             `${e164} cannot be removed from the opt-out list because ${why}: only the contact can opt back in, by texting START. Numbers added by hand or by import can be removed.`,
             'opted_out_by_contact',
           );
         }
-        await consent.optIn({ companyId: scope.companyId, phoneE164: e164, sender: null, source: entry.source as 'hand' | 'import', message: null, actor, personId: entry.personId }, trx);
+        const source = standing.entry.source === 'import' ? 'import' : 'hand';
+        await consent.optIn({ companyId: scope.companyId, phoneE164: e164, sender: null, source, message: null, actor, personId: standing.entry.personId }, trx);
       });
     },
   };

@@ -25,11 +25,30 @@ export type ConsentEventInput = {
   actor?: string | null;
 };
 
+/** Ten columns a row: well under SQLite's and PostgreSQL's bound-parameter limits. */
+const ROWS_PER_INSERT = 500;
+
 let lastStamp = 0;
 /** Strictly increasing timestamps within the process, so "latest event" is never a tie. */
 function monotonicIso(now: number): string {
   lastStamp = Math.max(now, lastStamp + 1);
   return new Date(lastStamp).toISOString();
+}
+
+/** The history row of a change, stamped now. */
+function rowOf(change: ConsentEventInput, now: number) {
+  return {
+    id: randomUUID(),
+    company_id: change.companyId,
+    phone_e164: change.phoneE164,
+    sender: change.sender,
+    action: change.action,
+    source: change.source,
+    message: change.message ?? null,
+    person_id: change.personId === null || change.personId === undefined ? null : String(change.personId),
+    actor: change.actor ?? null,
+    created_at: monotonicIso(now),
+  };
 }
 
 /**
@@ -45,23 +64,18 @@ export function createOptOutList(database: Database, now: () => number) {
      * a change has more effects than the row; tests set up a history with it.
      */
     async record(change: ConsentEventInput, db: Kysely<Schema> = database.db): Promise<string> {
-      const created = monotonicIso(now());
-      await db
-        .insertInto('consent_events')
-        .values({
-          id: randomUUID(),
-          company_id: change.companyId,
-          phone_e164: change.phoneE164,
-          sender: change.sender,
-          action: change.action,
-          source: change.source,
-          message: change.message ?? null,
-          person_id: change.personId === null || change.personId === undefined ? null : String(change.personId),
-          actor: change.actor ?? null,
-          created_at: created,
-        })
-        .execute();
-      return created;
+      const row = rowOf(change, now());
+      await db.insertInto('consent_events').values(row).execute();
+      return row.created_at;
+    },
+
+    /**
+     * Appends many rows, a few hundred per statement, in the order given (each later than the one before): the
+     * consent service's batch of one company's own decisions (an import).
+     */
+    async recordMany(changes: readonly ConsentEventInput[], db: Kysely<Schema>): Promise<void> {
+      const rows = changes.map((change) => rowOf(change, now()));
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) await db.insertInto('consent_events').values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
     },
 
     async isOptedOut(companyId: string, sender: string | null, phoneE164: string, db: Kysely<Schema> = database.db): Promise<boolean> {

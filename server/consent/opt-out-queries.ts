@@ -9,7 +9,7 @@ import type { Schema } from '../../db/schema.js';
  */
 export type ListScope = { companyId: string; senderKey: string | null };
 
-/** One number on the list: its latest consent event, an opt-out. */
+/** One number on the list, as its entry shows. */
 export type OptOutEntry = {
   phone: string;
   at: string;
@@ -17,9 +17,13 @@ export type OptOutEntry = {
   /** The contact's text or the admin's reason; null for an entry another company on the shared sender recorded. */
   message: string | null;
   personId: number | null;
-  /** Whether this company recorded it (false: another company on the same shared sender). */
-  own: boolean;
 };
+
+/** Where a number stands: on the list or not, how it shows, and whether an admin may take it off. */
+export type NumberStanding = { optedOut: false } | { optedOut: true; entry: OptOutEntry; removable: boolean };
+
+/** Sources of an admin's own decision; every other opt-out came from the contact (a text, a reviewed reply, Twilio). */
+const ADMIN_SOURCES = new Set(['hand', 'import']);
 
 type Row = { id: string; company_id: string; phone_e164: string; action: string; source: string; message: string | null; person_id: string | null; created_at: string };
 
@@ -52,18 +56,39 @@ function latestOptOuts(db: Kysely<Schema>, scope: ListScope) {
     );
 }
 
-/** Another company's entry on a shared sender shows that the number is blocked, not what its contact wrote or who they are. */
-function toEntry(row: Row, companyId: string): OptOutEntry {
-  const own = row.company_id === companyId;
+/**
+ * A number's standing from its events in the scope, oldest first: on the list when the latest is an opt-out. The
+ * opt-outs since the last opt-in all hold it there, so it may be taken off only when each of them is this company's
+ * hand entry or import; the entry shown is one the contact made when there is one (it is why the number stays), this
+ * company's own before another's, the latest first. Another company's entry (on a shared sender) shows that the
+ * number is blocked, not what its contact wrote or who they are.
+ */
+function standingOf(events: readonly Row[], companyId: string): NumberStanding {
+  const last = events.at(-1);
+  if (!last || last.action !== 'opt_out') return { optedOut: false };
+  const run: Row[] = [];
+  for (const e of events) {
+    if (e.action === 'opt_out') run.push(e);
+    else run.length = 0;
+  }
+  const byAdmin = (e: Row) => e.company_id === companyId && ADMIN_SOURCES.has(e.source);
+  const rank = (e: Row) => (byAdmin(e) ? 0 : 2) + (e.company_id === companyId ? 1 : 0);
+  const shown = run.reduce((best, e) => (rank(e) >= rank(best) ? e : best));
+  const own = shown.company_id === companyId;
   return {
-    phone: row.phone_e164,
-    at: row.created_at,
-    source: row.source,
-    message: own ? row.message : null,
-    personId: own && row.person_id !== null ? Number(row.person_id) : null,
-    own,
+    optedOut: true,
+    removable: run.every(byAdmin),
+    entry: {
+      phone: shown.phone_e164,
+      at: shown.created_at,
+      source: shown.source,
+      message: own ? shown.message : null,
+      personId: own && shown.person_id !== null ? Number(shown.person_id) : null,
+    },
   };
 }
+
+const inOrder = (a: Row, b: Row) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** Digits only: what the search matches in the number (so "+1 (415) 555" finds +1415555…). */
 export function searchDigits(q: string | undefined): string | null {
@@ -75,51 +100,56 @@ export function searchDigits(q: string | undefined): string | null {
 
 export function createOptOutQueries(database: Database) {
   const { db } = database;
+
+  /** Each number's standing, its events read a few hundred numbers per statement (in the caller's transaction). */
+  async function standings(scope: ListScope, phones: readonly string[], trx: Kysely<Schema> = db): Promise<Map<string, NumberStanding>> {
+    const events = new Map<string, Row[]>(phones.map((p) => [p, []]));
+    for (let i = 0; i < phones.length; i += CHUNK) {
+      const rows = await trx
+        .selectFrom('consent_events as e')
+        .select(COLUMNS)
+        .where('e.phone_e164', 'in', phones.slice(i, i + CHUNK))
+        .where(inScope(scope, 'e'))
+        .execute();
+      for (const row of rows) events.get(row.phone_e164)?.push(row);
+    }
+    return new Map([...events].map(([phone, rows]) => [phone, standingOf(rows.sort(inOrder), scope.companyId)]));
+  }
+
+  const entriesOf = async (scope: ListScope, phones: string[]) => {
+    const found = await standings(scope, phones);
+    return phones.flatMap((p) => {
+      const s = found.get(p);
+      return s?.optedOut ? [s.entry] : [];
+    });
+  };
+
   return {
+    standings,
+
     /**
-     * The numbers on the list, newest first, at most `limit`; `digits` keeps those whose number contains them (an
-     * empty string matches nothing: a search without a digit names no number).
+     * The numbers on the list, the latest change first, at most `limit`; `digits` keeps those whose number contains
+     * them (an empty string matches nothing: a search without a digit names no number).
      */
     async list(scope: ListScope, options: { digits: string | null; limit: number }): Promise<OptOutEntry[]> {
       if (options.digits === '') return [];
       let q = latestOptOuts(db, scope);
       if (options.digits !== null) q = q.where('e.phone_e164', 'like', `%${options.digits}%`);
       const rows = await q.orderBy('e.created_at', 'desc').orderBy('e.id', 'desc').limit(options.limit).execute();
-      return rows.map((r) => toEntry(r, scope.companyId));
+      return entriesOf(scope, rows.map((r) => r.phone_e164));
     },
 
-    /** The whole list in batches by number, read off the main thread (SQLite: the reader thread), for the CSV. */
+    /** The whole list in batches by number, found off the main thread (SQLite: the reader thread), for the CSV. */
     async *batches(scope: ListScope, batchSize = 1000): AsyncGenerator<OptOutEntry[]> {
       let after = '';
       for (;;) {
         const query = latestOptOuts(db, scope).where('e.phone_e164', '>', after).orderBy('e.phone_e164').limit(batchSize);
         const rows: Row[] = await database.readAside(query.compile());
         if (rows.length === 0) return;
-        yield rows.map((r) => toEntry(r, scope.companyId));
+        yield await entriesOf(scope, rows.map((r) => r.phone_e164));
         if (rows.length < batchSize) return;
         after = rows[rows.length - 1]!.phone_e164;
       }
-    },
-
-    /**
-     * Each number's latest event in the scope (absent: never on the list), in statements of a few hundred numbers:
-     * what an import or a removal checks first, in the caller's transaction.
-     */
-    async latest(scope: ListScope, phones: readonly string[], trx: Kysely<Schema> = db): Promise<Map<string, OptOutEntry & { action: string }>> {
-      const found = new Map<string, Row>();
-      for (let i = 0; i < phones.length; i += CHUNK) {
-        const rows = await trx
-          .selectFrom('consent_events as e')
-          .select(COLUMNS)
-          .where('e.phone_e164', 'in', phones.slice(i, i + CHUNK))
-          .where(inScope(scope, 'e'))
-          .execute();
-        for (const row of rows) {
-          const seen = found.get(row.phone_e164);
-          if (!seen || row.created_at > seen.created_at || (row.created_at === seen.created_at && row.id > seen.id)) found.set(row.phone_e164, row);
-        }
-      }
-      return new Map([...found].map(([phone, row]) => [phone, { ...toEntry(row, scope.companyId), action: row.action }]));
     },
   };
 }
