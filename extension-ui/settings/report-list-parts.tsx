@@ -59,6 +59,7 @@ export function PipedriveLink({ base, what, id, children }: { base: string | nul
 
 const STATUS_WORDS: Record<string, string> = {
   pending: 'Waiting to send',
+  scheduled: 'Scheduled',
   sending: 'Sending',
   sent: 'Sent',
   queued: 'Sent',
