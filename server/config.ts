@@ -44,6 +44,8 @@ export type Config = {
   twilioApiUrl: string;
   /** 32-byte key for AES-256-GCM; null only in sandbox mode (the sandbox makes a throwaway one). */
   encryptionKey: Buffer | null;
+  /** Earlier keys, after a rotation: they still open sealed values, never seal one. */
+  encryptionKeysPrevious: Buffer[];
   frameAncestors: string[];
   logLevel: string;
   /** Messages per second on the app's shared Twilio sender, all companies together (the operator's, not a company's). */
@@ -101,6 +103,7 @@ const envSchema = z.object({
   }),
   TWILIO_API_URL: urlOrigin('TWILIO_API_URL'),
   ENCRYPTION_KEY: optional,
+  ENCRYPTION_KEYS_PREVIOUS: optional,
   FRAME_ANCESTORS: optional,
   SHARED_SENDER_RATE: optional.refine((v) => v === undefined || (/^\d+(?:\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 1000), {
     message: 'SHARED_SENDER_RATE must be a number of messages per second above 0 and at most 1000',
@@ -188,6 +191,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('ENCRYPTION_KEY is required outside sandbox mode (generate one with: openssl rand -base64 32)');
   }
 
+  const encryptionKeysPrevious = previousKeys(e.ENCRYPTION_KEYS_PREVIOUS, encryptionKey, e.ENCRYPTION_KEY !== undefined, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -199,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     twilio,
     twilioApiUrl,
     encryptionKey,
+    encryptionKeysPrevious,
     frameAncestors: (e.FRAME_ANCESTORS ?? 'https://*.pipedrive.com').split(/\s+/).filter(Boolean),
     logLevel: e.LOG_LEVEL ?? 'info',
     sharedSenderRate: e.SHARED_SENDER_RATE === undefined ? 1 : Number(e.SHARED_SENDER_RATE),
@@ -263,6 +269,31 @@ function parseKey(value: string): Buffer | null {
     if (buf.length === 32) return buf;
   }
   return null;
+}
+
+/**
+ * `ENCRYPTION_KEYS_PREVIOUS`: the keys of before a rotation, comma-separated, each written like ENCRYPTION_KEY. A
+ * problem names the key by its position, never by its value. The current key among them, or one key twice, is refused:
+ * it is the sign of a rotation half done (ENCRYPTION_KEY not changed, or the old key pasted twice).
+ */
+function previousKeys(value: string | undefined, current: Buffer | null, currentGiven: boolean, problems: string[]): Buffer[] {
+  if (value === undefined) return [];
+  if (!currentGiven) {
+    problems.push('ENCRYPTION_KEYS_PREVIOUS is set but ENCRYPTION_KEY is not: previous keys only open values beside a current key');
+    return [];
+  }
+  const items = value.split(',').map((item) => item.trim());
+  const keys: Buffer[] = [];
+  items.forEach((item, index) => {
+    const which = `ENCRYPTION_KEYS_PREVIOUS: key ${index + 1} of ${items.length}`;
+    const key = item === '' ? null : parseKey(item);
+    if (item === '') problems.push(`${which} is empty (the keys are separated by single commas)`);
+    else if (!key) problems.push(`${which} must be 32 bytes, written as 64 hex characters or base64, like ENCRYPTION_KEY`);
+    else if (current?.equals(key)) problems.push(`${which} is the same as ENCRYPTION_KEY: a rotation needs a new ENCRYPTION_KEY`);
+    else if (keys.some((k) => k.equals(key))) problems.push(`${which} is the same as an earlier one in the list`);
+    if (key) keys.push(key);
+  });
+  return keys;
 }
 
 function isHttpUrl(value: string): boolean {

@@ -1,6 +1,8 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { basicAuthMatches, createSecretBox, parseBasicAuth, safeEqual, SealedSecretError, sealedPlaces, type SealedPlace } from '../../server/security/crypto.js';
+import {
+  basicAuthMatches, createSecretBox, keyId, parseBasicAuth, safeEqual, SealedSecretError, sealedPlaces, type SealedPlace,
+} from '../../server/security/crypto.js';
 
 /** The format written before secrets were bound to their place: AES-256-GCM without additional data. */
 function sealV1(key: Buffer, plaintext: string): string {
@@ -8,6 +10,16 @@ function sealV1(key: Buffer, plaintext: string): string {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+/**
+ * The v2 format (bound to its place, no key id), as the app wrote it before keys could be rotated: v3 is v2 with the
+ * key id added and the same additional data, so dropping the id gives exactly what the previous version wrote.
+ */
+function asV2(v3: string): string {
+  const [version, , iv, tag, ciphertext] = v3.split('.');
+  if (version !== 'v3') throw new Error('expected a v3 value');
+  return ['v2', iv, tag, ciphertext].join('.');
 }
 
 const failure = (fn: () => unknown): SealedSecretError => {
@@ -28,7 +40,7 @@ describe('secret box', () => {
   it('round-trips at its place and never shows the plaintext', () => {
     const sealed = box.seal('v1u:AQIABHj-secret-token', here);
     expect(sealed).not.toContain('secret');
-    expect(sealed.startsWith('v2.')).toBe(true);
+    expect(sealed.startsWith(`v3.${box.keyId}.`)).toBe(true);
     expect(box.open(sealed, here)).toBe('v1u:AQIABHj-secret-token');
     const token = sealedPlaces.accessToken('1001', '501');
     expect(box.open(box.seal('', token), token)).toBe('');
@@ -63,13 +75,18 @@ describe('secret box', () => {
 
   it('refuses tampered data, a shortened tag, another key and what is not a sealed secret', () => {
     const sealed = box.seal('token', here);
-    const parts = sealed.split('.');
-    const flipped = Buffer.from(parts[3]!, 'base64url');
+    const [version, id, iv, tag, ciphertext] = sealed.split('.');
+    const flipped = Buffer.from(ciphertext!, 'base64url');
     flipped[0] = flipped[0]! ^ 1;
-    expect(failure(() => box.open([parts[0], parts[1], parts[2], flipped.toString('base64url')].join('.'), here)).reason).toBe('does_not_open');
-    const shortTag = Buffer.from(parts[2]!, 'base64url').subarray(0, 4).toString('base64url');
-    expect(failure(() => box.open([parts[0], parts[1], shortTag, parts[3]].join('.'), here)).reason).toBe('does_not_open');
-    expect(failure(() => createSecretBox(randomBytes(32)).open(sealed, here)).reason).toBe('does_not_open');
+    expect(failure(() => box.open([version, id, iv, tag, flipped.toString('base64url')].join('.'), here)).reason).toBe('does_not_open');
+    const shortTag = Buffer.from(tag!, 'base64url').subarray(0, 4).toString('base64url');
+    expect(failure(() => box.open([version, id, iv, shortTag, ciphertext].join('.'), here)).reason).toBe('does_not_open');
+    // Another key: its id is not one this box holds; with the id rewritten to ours, GCM still refuses it.
+    const foreign = createSecretBox(randomBytes(32)).seal('token', here);
+    expect(failure(() => box.open(foreign, here)).reason).toBe('unknown_key');
+    const relabelled = foreign.split('.');
+    relabelled[1] = box.keyId;
+    expect(failure(() => box.open(relabelled.join('.'), here)).reason).toBe('does_not_open');
     expect(failure(() => box.open('plain', here)).reason).toBe('malformed');
     expect(() => box.open('plain', here)).toThrow('not a sealed secret');
     expect(failure(() => box.open(`${sealed}.more`, here)).reason).toBe('malformed');
@@ -89,6 +106,62 @@ describe('secret box', () => {
 
   it('requires a 32-byte key', () => {
     expect(() => createSecretBox(randomBytes(16))).toThrow('32 bytes');
+  });
+});
+
+describe('secret box with previous keys', () => {
+  const A = randomBytes(32);
+  const B = randomBytes(32);
+  const C = randomBytes(32);
+  const here: SealedPlace = sealedPlaces.refreshToken('1001', '501');
+
+  it('opens what an earlier key sealed and seals only with the current key', () => {
+    const sealedWithA = createSecretBox(A).seal('refresh-1', here);
+    const rotated = createSecretBox(B, [A]);
+    expect(rotated.open(sealedWithA, here)).toBe('refresh-1');
+    expect(rotated.inspect(sealedWithA, here)).toEqual({ plaintext: 'refresh-1', current: false });
+
+    const resealed = rotated.seal('refresh-1', here);
+    expect(resealed.split('.').slice(0, 2)).toEqual(['v3', keyId(B)]);
+    expect(rotated.inspect(resealed, here)).toEqual({ plaintext: 'refresh-1', current: true });
+    // B alone opens the new value; A alone does not know B.
+    expect(createSecretBox(B).open(resealed, here)).toBe('refresh-1');
+    expect(failure(() => createSecretBox(A).open(resealed, here)).reason).toBe('unknown_key');
+  });
+
+  it('names the unknown key by its id, never the key, and says where to put it', () => {
+    const sealedWithC = createSecretBox(C).seal('pw', here);
+    const error = failure(() => createSecretBox(B, [A]).open(sealedWithC, here));
+    expect(error.reason).toBe('unknown_key');
+    expect(error.keyId).toBe(keyId(C));
+    expect(error.message).toContain(keyId(C));
+    expect(error.message).toContain('ENCRYPTION_KEYS_PREVIOUS');
+    for (const key of [A, B, C]) {
+      expect(error.message).not.toContain(key.toString('base64'));
+      expect(error.message).not.toContain(key.toString('hex'));
+    }
+  });
+
+  it('opens the v2 values written before keys had an id, with the current key or a previous one', () => {
+    const v2WithA = asV2(createSecretBox(A).seal('old-refresh', here));
+    expect(createSecretBox(A).open(v2WithA, here)).toBe('old-refresh');
+    expect(createSecretBox(B, [C, A]).inspect(v2WithA, here)).toEqual({ plaintext: 'old-refresh', current: false });
+    // Under the current key but in the old format: still something for the re-seal command to do.
+    expect(createSecretBox(A, [C]).inspect(v2WithA, here).current).toBe(false);
+    expect(failure(() => createSecretBox(B, [C]).open(v2WithA, here)).reason).toBe('does_not_open');
+    // The place still binds: the v2 value of another user does not open here.
+    expect(failure(() => createSecretBox(A).open(asV2(createSecretBox(A).seal('x', sealedPlaces.refreshToken('1001', '502'))), here)).reason).toBe('does_not_open');
+  });
+
+  it('gives each key its own stable id, which shows nothing of the key', () => {
+    expect(keyId(A)).toBe(keyId(Buffer.from(A)));
+    expect(keyId(A)).not.toBe(keyId(B));
+    expect(keyId(A)).toMatch(/^[\w-]{8}$/);
+    expect(createSecretBox(B, [A]).keyId).toBe(keyId(B));
+  });
+
+  it('requires every previous key to be 32 bytes', () => {
+    expect(() => createSecretBox(A, [randomBytes(16)])).toThrow('previous encryption key must be 32 bytes');
   });
 });
 
