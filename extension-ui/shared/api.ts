@@ -8,6 +8,10 @@ import type {
   PanelView,
   PipelineList,
   MessagesPage,
+  OptOutAdded,
+  OptOutAddInput,
+  OptOutList,
+  OptOutRemoved,
   RepliesPage,
   Report,
   ReportListQuery,
@@ -45,7 +49,7 @@ export class ApiError extends Error {
 export const UNREACHABLE = 0;
 
 /** The request with a fresh token; an answer other than 2xx, or none, is thrown as an ApiError. */
-async function send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Response> {
+async function send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, csv?: string): Promise<Response> {
   let token: string;
   try {
     token = await signedToken();
@@ -59,9 +63,9 @@ async function send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: s
       method,
       headers: {
         authorization: `Bearer ${token}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(csv !== undefined ? { 'content-type': 'text/csv' } : body !== undefined ? { 'content-type': 'application/json' } : {}),
       },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+      body: csv ?? (body !== undefined ? JSON.stringify(body) : undefined),
     });
   } catch {
     throw new ApiError('Could not reach SMS for Pipedrive', UNREACHABLE, null);
@@ -147,6 +151,18 @@ export const api = {
     /** Possible opt-outs the caller may decide: pending ones oldest due first, or decided ones newest first. */
     list: (query: ReviewListQuery) => call<ReviewList>('GET', `/api/consent/reviews?${queryOf(query)}`),
     decide: (id: string, decision: ReviewDecisionInput['decision']) => call<Review>('POST', `/api/consent/reviews/${segment(id)}`, { decision }),
+  },
+  optOuts: {
+    /** The numbers on the opt-out list, newest first (at most OPT_OUT_LIST_LIMIT); `q`: digits of the number. */
+    list: (q?: string) => call<OptOutList>('GET', `/api/consent/opt-outs?${queryOf({ q })}`),
+    /** Adds numbers by hand, with the reason (admins who installed only). */
+    add: (input: OptOutAddInput) => call<OptOutAdded>('POST', '/api/consent/opt-outs', input),
+    /** Imports a CSV file's text (a `phone` column, an optional `reason` column) as it is: not JSON. */
+    importCsv: async (text: string) => jsonOf(await (await send('POST', '/api/consent/opt-outs', undefined, text)).text()) as OptOutAdded,
+    /** The whole list as a CSV file. */
+    csv: () => file('/api/consent/opt-outs?format=csv'),
+    /** Takes off a number that came by hand or import (409 for one the contact opted out themselves). */
+    remove: (phone: string) => call<OptOutRemoved>('DELETE', `/api/consent/opt-outs/${segment(phone)}`),
   },
   contacts: {
     /** Erases what the company holds about the number (admins who installed only); the opt-out record stays. */

@@ -9,6 +9,9 @@ import {
   contactErasedSchema,
   fieldProblemsSchema,
   messagesPageSchema,
+  optOutAddedSchema,
+  optOutListSchema,
+  optOutRemovedSchema,
   panelSentSchema,
   panelViewSchema,
   pipelineListSchema,
@@ -184,6 +187,20 @@ describe.each(engines)('every /api answer matches its contract on %s', (engine) 
     expectShape(settingsSavedSchema, await as(api().patch('/api/settings')).send({ retentionDays: 365 }), 200);
     expectRefusal(await as(api().patch('/api/settings')).send({ retentionDays: 7 }), 400, fieldProblemsSchema);
     expectShape(settingsSavedSchema, await as(api().patch('/api/settings')).send({ retentionDays: null }), 200);
+  });
+
+  it('the opt-out list: added by hand and by CSV, listed, removed, refused', async () => {
+    expectShape(optOutAddedSchema, await as(api().post('/api/consent/opt-outs')).send({ phones: ['+12125550143', 'nope'], reason: 'Asked by email' }), 200);
+    expectShape(optOutAddedSchema, await as(api().post('/api/consent/opt-outs')).set('content-type', 'text/csv').send('phone,reason\n+16465550199,x\n'), 200);
+    const listed = await as(api().get('/api/consent/opt-outs?q=212'));
+    expectShape(optOutListSchema, listed, 200);
+    expect(listed.body.optOuts).toHaveLength(1);
+    expectShape(optOutRemovedSchema, await as(api().delete('/api/consent/opt-outs/%2B12125550143')), 200);
+    expectRefusal(await as(api().post('/api/consent/opt-outs')).send({ phones: [] }), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().post('/api/consent/opt-outs')).set('content-type', 'text/csv').send('number\n1\n'), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().get('/api/consent/opt-outs?format=xml')), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().delete('/api/consent/opt-outs/not-a-number')), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().delete('/api/consent/opt-outs/%2B12125550143')), 404);
   });
 
   it('refusals of the caller: no token, and a company that has not installed the app', async () => {

@@ -13,3 +13,4 @@ export * from './reports.js';
 export * from './report-lists.js';
 export * from './contacts.js';
 export * from './reviews.js';
+export * from './opt-outs.js';
