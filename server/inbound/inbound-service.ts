@@ -4,6 +4,7 @@ import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import { parseCompanySettings, type CompanySettings } from '../companies/company-settings.js';
 import type { ConsentService } from '../consent/consent-service.js';
+import { openPossibleOptOut } from '../consent/review-service.js';
 import type { Logger } from '../logger.js';
 import {
   classifyInbound,
@@ -114,7 +115,7 @@ export function createInboundService(deps: InboundDeps) {
 
       const attribution = await attributeInbound(trx, received, fromE164);
       const company = attribution.companyId
-        ? await trx.selectFrom('companies').select(['name', 'settings']).where('id', '=', attribution.companyId).executeTakeFirst()
+        ? await trx.selectFrom('companies').select(['name', 'settings', 'time_zone']).where('id', '=', attribution.companyId).executeTakeFirst()
         : undefined;
       const settings = parseCompanySettings(company?.settings);
       const kind = classifyInbound(sms.body, sms.optOutType, settings.optOutWords);
@@ -137,6 +138,21 @@ export function createInboundService(deps: InboundDeps) {
           },
           trx,
         );
+      }
+
+      // A possible opt-out waits for a person's decision; until then automations leave the number alone. A number
+      // with a review pending already joins it.
+      if (kind === 'possible_opt_out' && attribution.companyId && fromE164) {
+        await openPossibleOptOut(trx, {
+          companyId: attribution.companyId,
+          zone: company?.time_zone ?? null,
+          phoneE164: fromE164,
+          inboundMessageId: id,
+          body: sms.body,
+          receivedAt: Date.parse(at),
+          dealId: attribution.dealId,
+          personId: attribution.personId,
+        });
       }
 
       let jobId: string | null = null;
