@@ -46,12 +46,13 @@ function patchOf(form: Form, view: SettingsView): SettingsPatch {
   return patch;
 }
 
-/** "in London (21:10) it waits until 08:00 tomorrow": what the window means in one place at `now`. */
-function inPlace(city: string, zone: string, window: SendingWindow | null, now: number): string {
+/** "waits until 08:00 tomorrow for a contact in London (21:10)": what the window means in one place at `now`. */
+function inPlace(city: string, zone: string, window: SendingWindow, now: number): string {
   const view = describeSendingWindow({ window, zone, now });
+  const where = `a contact in ${city} (${view.localTime})`;
+  if (view.open) return `goes at once to ${where}`;
   const days = view.opensInDays === 1 ? ' tomorrow' : view.opensInDays && view.opensInDays > 1 ? ` in ${view.opensInDays} days` : '';
-  if (view.open) return `in ${city} (${view.localTime}) it goes at once`;
-  return `in ${city} (${view.localTime}) it waits until ${view.opensAt ?? 'the window opens'}${days}`;
+  return view.opensAt ? `waits until ${view.opensAt}${days} for ${where}` : `is not sent to ${where}`;
 }
 
 /** The plain sentence under the window: what it means for a contact in New York, London and Sydney at `now`. */
@@ -61,7 +62,7 @@ export function windowSentence(window: SendingWindow | null, now: number): strin
     return `Quiet hours are off: automation texts go at any hour (it is ${times[0]}, ${times[1]} and ${times[2]}).`;
   }
   const [ny, london, sydney] = PLACES.map((p) => inPlace(p.city, p.zone, window, now));
-  return `Right now, an automation text due for a contact ${ny}; ${london}; ${sydney}.`;
+  return `Right now an automation text ${ny}, ${london}, and ${sydney}.`;
 }
 
 /**
@@ -167,7 +168,7 @@ export function SendingWindowSection(props: { view: SettingsView; onSaved: (view
             <p id="quiet-hours-note" className="field-note">
               A text due outside these hours waits and goes when they begin (the reports show it as scheduled). The contact’s time comes from the
               number; when it may be in several time zones, the hours must hold in all of them. A start later than the end runs across midnight.
-              Whatever is set here, numbers in Florida and Oklahoma area codes are texted only from {STATE_CAP_WINDOW.start} to {STATE_CAP_WINDOW.end}
+              Whatever is set here, numbers in Florida and Oklahoma area codes are texted only from {STATE_CAP_WINDOW.start} to {STATE_CAP_WINDOW.end}{' '}
               (those states’ laws), even with quiet hours off. Texts sent by hand from the deal panel go at once.
             </p>
           </fieldset>
