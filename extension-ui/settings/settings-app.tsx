@@ -6,6 +6,7 @@ import { ReportsSection } from './reports-section';
 import { RulesSection } from './rules-section';
 import { SendingWindowSection } from './sending-window-section';
 import { PrivacySection } from './privacy-section';
+import { OptOutSection } from './opt-out-section';
 import { TwilioSection } from './twilio-section';
 import { api, type SettingsView } from '../shared/api';
 import { LoadError } from './load-error';
@@ -111,6 +112,7 @@ export function SettingsApp() {
             />
           )}
           {view && <SendingWindowSection view={view} onSaved={(next) => settings.setData(next)} />}
+          {view && <OptOutSection canEdit={view.canEdit} />}
           {view && <PrivacySection view={view} onSaved={(next) => settings.setData(next)} />}
         </>
       )}
