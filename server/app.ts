@@ -67,6 +67,10 @@ export function createApp(ctx: AppContext, options: { extraRouters?: express.Rou
   return app;
 }
 
+/** Paths that name a contact's phone number: logged without it (erasing a contact must not write the number down). */
+const PHONE_IN_PATH = /^(\/api\/(?:contacts|consent\/opt-outs)\/)[^/]+/;
+const loggedPath = (path: string) => path.replace(PHONE_IN_PATH, '$1…');
+
 function accessLog(log: AppContext['logger']): RequestHandler {
   return (req, res, next) => {
     if (!log.isLevelEnabled('debug')) return next();
@@ -74,7 +78,7 @@ function accessLog(log: AppContext['logger']): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // The path only: query strings carry OAuth codes and iframe tokens.
-      log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      log.debug({ method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
     next();
   };
@@ -97,8 +101,8 @@ function errorHandler(log: AppContext['logger']): ErrorRequestHandler {
       // Never a vendor's host, port or URL, nor the ids an error names for the log.
       body = publicErrorOf(error, status);
     }
-    if (status >= 500) log.error({ err: error, method: req.method, path: req.path }, 'request failed');
-    else log.info({ method: req.method, path: req.path, status, code: body.code }, 'request refused');
+    if (status >= 500) log.error({ err: error, method: req.method, path: loggedPath(req.path) }, 'request failed');
+    else log.info({ method: req.method, path: loggedPath(req.path), status, code: body.code }, 'request refused');
     if (res.headersSent) return;
     if (error instanceof TooManyRequestsError) res.set('retry-after', String(error.retryAfterSeconds));
     res.status(status).json({ error: body });
