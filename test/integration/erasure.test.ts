@@ -201,6 +201,10 @@ describe.each(engines)('erasing a contact on %s', (engine) => {
     const res = await erase(GUS);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ erased: { messages: 1, replies: 1, reviews: 0 } });
+    // Nor in the logs: the request's path names the number, and is logged without it.
+    const logs = rig.logs.join('');
+    expect(logs).toContain('/api/contacts/…');
+    expect(logs).not.toContain(encodeURIComponent(GUS));
     for (const table of await storedTables(rig.ctx.database)) {
       const rows = await allRows(rig.ctx.database, table.name);
       expect(rows.filter((r) => JSON.stringify(r).includes(GUS)), table.name).toEqual([]);
