@@ -10,6 +10,7 @@ import type { CrmDeal, CrmPerson } from '../pipedrive/crm-port.js';
 import type { SenderDirectory } from '../twilio/senders.js';
 import type { InboundStore, PanelInbound } from '../inbound/inbound-store.js';
 import { enqueuePanelMessage } from '../outbox/outbox-store.js';
+import { pendingReview } from '../consent/review-store.js';
 import { createDealAccess, type Viewer } from './deal-access.js';
 import { createTimedAnswers } from '../timed-answers.js';
 
@@ -45,6 +46,8 @@ export type PanelView = {
   messages: PanelMessage[];
   /** True when older messages exist beyond `messages`. */
   more: boolean;
+  /** The contact's possible opt-out waiting for a person's decision, if any. */
+  review: { id: string; body: string; receivedAt: string; dueBy: string } | null;
 };
 
 const SKIP_TEXT: Record<string, string> = {
@@ -174,6 +177,9 @@ export function createPanelService(deps: {
               .execute()
           : Promise.resolve([]),
       ]);
+      const review = e164 ? await pendingReview(db, company.id, e164) : undefined;
+      // The contact's review, when it is of this deal or of another the viewer may see too (it may be decided here).
+      const reviewShown = review && (review.deal_id === null ? false : Number(review.deal_id) === dealId || (await access.mayRead(viewer, company.id, Number(review.deal_id))));
       const messages = [...outbound.map(toPanelMessage), ...inbound.map(toInboundMessage)].sort((a, b) =>
         a.at < b.at ? 1 : a.at > b.at ? -1 : 0,
       );
@@ -197,6 +203,7 @@ export function createPanelService(deps: {
         maxSegments: company.parsedSettings.maxSegments,
         messages: messages.slice(0, limit),
         more: messages.length > limit,
+        review: reviewShown ? { id: review.id, body: review.body, receivedAt: review.received_at, dueBy: review.due_by } : null,
       };
     },
 

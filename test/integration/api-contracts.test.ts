@@ -17,6 +17,8 @@ import {
   pipelineListSchema,
   repliesPageSchema,
   reportSchema,
+  reviewListSchema,
+  reviewSchema,
   settingsSavedSchema,
   settingsViewSchema,
   templatePreviewSchema,
@@ -201,6 +203,24 @@ describe.each(engines)('every /api answer matches its contract on %s', (engine) 
     expectRefusal(await as(api().get('/api/consent/opt-outs?format=xml')), 400, fieldProblemsSchema);
     expectRefusal(await as(api().delete('/api/consent/opt-outs/not-a-number')), 400, fieldProblemsSchema);
     expectRefusal(await as(api().delete('/api/consent/opt-outs/%2B12125550143')), 404);
+  });
+
+  it('the possible opt-outs: listed pending and decided, shown in the panel, decided once', async () => {
+    await rig.tw.reply({ from: ANN, to: FROM_NUMBER, body: 'please stop texting me' });
+    const pending = await as(api().get('/api/consent/reviews?state=pending'));
+    expectShape(reviewListSchema, pending, 200);
+    const [review] = pending.body.reviews;
+    expect(review).toMatchObject({ phone: ANN, state: 'pending' });
+    const panel = await as(api().get(`/api/panel/deals/${ann().dealId}`));
+    expectShape(panelViewSchema, panel, 200);
+    expect(panel.body.review).toMatchObject({ id: review.id });
+    expectShape(reviewSchema, await as(api().post(`/api/consent/reviews/${review.id}`)).send({ decision: 'not_opt_out' }), 200);
+    expectShape(reviewListSchema, await as(api().get('/api/consent/reviews?state=decided&limit=5')), 200);
+    expectRefusal(await as(api().post(`/api/consent/reviews/${review.id}`)).send({ decision: 'opt_out' }), 409);
+    expectRefusal(await as(api().post(`/api/consent/reviews/${review.id}`)).send({ decision: 'perhaps' }), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().get('/api/consent/reviews?state=soon')), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().get('/api/consent/reviews?limit=0')), 400, fieldProblemsSchema);
+    expectRefusal(await as(api().post('/api/consent/reviews/00000000-0000-4000-8000-000000000000')).send({ decision: 'opt_out' }), 404);
   });
 
   it('refusals of the caller: no token, and a company that has not installed the app', async () => {

@@ -47,6 +47,8 @@ export const panelViewSchema = z.strictObject({
   messages: z.array(panelMessageSchema),
   /** True when older messages exist beyond `messages`. */
   more: z.boolean(),
+  /** The contact's possible opt-out waiting for a person's decision (due by the end of the 10th business day), or null. */
+  review: z.strictObject({ id: z.string(), body: z.string(), receivedAt: z.string(), dueBy: z.string() }).nullable(),
 });
 export type PanelView = z.infer<typeof panelViewSchema>;
 
