@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, FrameLocator } from 'playwright-core';
@@ -112,6 +112,7 @@ describe('the opt-out list on the settings page', () => {
     expect(await row.getByTestId('opt-out-remove').count()).toBe(0);
     expect(await row.textContent()).toContain('Contact opted out');
     await ui.locator('#opt-outs').screenshot({ path: `${ARTIFACTS}/opt-out-list.png` });
+    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') copyFileSync(`${ARTIFACTS}/opt-out-list.png`, 'docs/opt-out-list.png');
     await page.close();
   });
 
