@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.js';
-import type { Job, OutboundMessage } from './schema.js';
+import type { Job, OutboundMessage, Schema } from './schema.js';
 
 /**
  * Atomic claims of due work. The only engine-specific SQL outside migrations: PostgreSQL gets
@@ -135,4 +135,40 @@ function inTurnOrder(rows: OutboundMessage[], quotas: CompanyQuota[]): OutboundM
     list.forEach((row, turn) => ranked.push({ row, turn, pos: position.get(companyId) ?? 0 }));
   }
   return ranked.sort((a, b) => a.turn - b.turn || a.pos - b.pos).map((r) => r.row);
+}
+
+/**
+ * Moves messages held for quiet hours whose window has opened back to the queue, the earliest first, at most `limit`.
+ * A seek on (state, next_attempt_at) that reads only the due ones: a night's worth of held messages costs nothing
+ * until its morning. Several workers may run it at once; moving a row twice is harmless.
+ */
+export async function releaseDueScheduled(database: Database, nowIso: string, limit: number): Promise<number> {
+  if (database.kind === 'postgres') {
+    const result = await sql`
+      WITH due AS (
+        SELECT id FROM outbound_messages WHERE state = 'scheduled' AND next_attempt_at <= ${nowIso}
+        ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      )
+      UPDATE outbound_messages SET state = 'queued', updated_at = ${nowIso}
+      FROM due WHERE outbound_messages.id = due.id`.execute(database.db);
+    return Number(result.numAffectedRows ?? 0);
+  }
+  const result = await sql`
+    UPDATE outbound_messages SET state = 'queued', updated_at = ${nowIso}
+    WHERE id IN (
+      SELECT id FROM outbound_messages WHERE state = 'scheduled' AND next_attempt_at <= ${nowIso}
+      ORDER BY next_attempt_at LIMIT ${limit}
+    ) AND +state = 'scheduled'`.execute(database.db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * Serialises, until the end of the transaction `db` runs, every decision about texting one number for one company:
+ * two PostgreSQL workers counting a number's recent messages for the frequency cap must not both pass it. A
+ * transaction-scoped advisory lock on a hash of the pair (a collision only makes two numbers wait for each other).
+ * SQLite runs one write transaction at a time already.
+ */
+export async function lockRecipient(database: Database, db: Kysely<Schema>, companyId: string, e164: string): Promise<void> {
+  if (database.kind !== 'postgres') return;
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`outbound:${companyId}:${e164}`}, 0))`.execute(db);
 }

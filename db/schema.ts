@@ -84,7 +84,7 @@ export interface WebhookEventsTable {
   received_at: string;
 }
 
-export type OutboundState = 'queued' | 'claimed' | 'sending' | 'sent' | 'skipped' | 'failed' | 'cancelled';
+export type OutboundState = 'queued' | 'scheduled' | 'claimed' | 'sending' | 'sent' | 'skipped' | 'failed' | 'cancelled';
 
 export interface OutboundMessagesTable {
   id: string;
@@ -120,6 +120,8 @@ export interface OutboundMessagesTable {
   status_at: string | null;
   created_at: string;
   updated_at: string;
+  /** When a message held for quiet hours may go (kept once it went: it was sent later than its event). */
+  not_before: Defaulted<string | null>;
 }
 
 export interface MessageStatusEventsTable {

@@ -15,6 +15,7 @@ import * as abuseLimits from './2026-12-01T1300-abuse-limits.js';
 import * as consentActor from './2026-12-01T1400-consent-actor.js';
 import * as reportLists from './2026-12-01T1500-report-lists.js';
 import * as consentReviews from './2026-12-01T1600-consent-reviews.js';
+import * as scheduled from './2026-12-01T1900-scheduled.js';
 
 export type { AppMigration, MigrationInput } from './migration-types.js';
 
@@ -36,4 +37,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026-12-01T1400-consent-actor': consentActor,
   '2026-12-01T1500-report-lists': reportLists,
   '2026-12-01T1600-consent-reviews': consentReviews,
+  '2026-12-01T1900-scheduled': scheduled,
 };

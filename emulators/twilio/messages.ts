@@ -44,8 +44,9 @@ export class TwilioMessages extends TwilioPhone {
     if (statusCallback !== null && !isHttpUrl(statusCallback)) {
       throw new TwilioError(400, 21609, `The StatusCallback URL ${statusCallback} is not a valid URL.`);
     }
+    // Seconds in Twilio's queue, 1 to 36000, written as a whole number ("600", never "6e2" or "600.0").
     const validity = p('ValidityPeriod');
-    if (validity !== undefined && !(Number.isInteger(Number(validity)) && Number(validity) >= 1 && Number(validity) <= 36000)) {
+    if (validity !== undefined && !(/^\d{1,5}$/.test(validity) && Number(validity) >= 1 && Number(validity) <= 36000)) {
       throw new TwilioError(400, 21629, 'The ValidityPeriod must be an integer between 1 and 36000.');
     }
     if (!from && service) from = this.pickSender(service, to);

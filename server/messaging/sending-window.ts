@@ -281,6 +281,18 @@ export function checkSendingWindow(query: WindowQuery): WindowDecision {
   return opening.from <= query.now ? { open: true } : { open: false, notBefore: opening.from };
 }
 
+/**
+ * When the window now open closes in all the recipient's zones (the instant it stops holding in one of them): null
+ * when it is closed now, or when no window applies (quiet hours off, no state limit) or it stays open beyond the
+ * search. The outbox gives a message no longer than this to reach the phone, so one stuck upstream expires rather than
+ * arriving at night.
+ */
+export function sendingWindowClosesAt(query: WindowQuery): number | null {
+  const opening = firstCommonOpening(query, 2);
+  if (opening === null || opening === 'always' || opening.from > query.now) return null;
+  return opening.to >= Math.floor(query.now / MINUTE) * MINUTE + 2 * DAY ? null : opening.to;
+}
+
 export type LocalWindowView = {
   /** The zone the view is in, as given (UTC when the zone given is unknown). */
   zone: string;

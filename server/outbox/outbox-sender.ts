@@ -17,6 +17,8 @@ import type { Recovery } from './recovery.js';
 import { classifySendFailure, isRetryablePipedriveError, type RetryPolicy } from './retry-policy.js';
 import type { createSenderPace } from './sender-pace.js';
 import type { createFairShare } from './fair-share.js';
+import { dealStillInTrigger, MAX_VALIDITY_SECONDS, sentLaterThanEvent, type SendRules } from './send-rules.js';
+import { lockRecipient } from '../../db/queue-queries.js';
 
 export type OutboxSenderDeps = {
   database: Database;
@@ -39,7 +41,15 @@ export type OutboxSenderDeps = {
   holdMs: number;
   /** New work was queued (jobs after an opt-out): the loop should not sleep. */
   wake: () => void;
+  /** Quiet hours and how long Twilio may keep an automation message. */
+  rules: SendRules;
+  /** Whether automation messages wait for the recipient's sending window, and meet the frequency cap (tests about
+   * other things switch these off, so they never depend on the time of day or on how often they text one number). */
+  quietHours: boolean;
+  frequencyCap: boolean;
 };
+
+const DAY_MS = 24 * 60 * 60_000;
 
 /** Owner names change rarely and every message of a deal needs one: keep them a few minutes. */
 const OWNER_TTL_MS = 5 * 60_000;
@@ -73,13 +83,19 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     let crm: CrmPort;
     let person: CrmPerson | null;
     let owner: string | null;
+    let dealMoved = false;
     const context = JSON.parse(row.context) as { deal?: DealSnapshot };
     const personId = row.person_id ?? context.deal?.personId ?? null;
     if (personId === null) return skip(row, 'no_person');
+    const automation = row.source === 'automation';
     try {
       crm = await deps.installations.crmFor(row.company_id);
-      person = await crm.getPerson(personId);
-      owner = await ownerName(crm, row.company_id, context.deal?.ownerId ?? null);
+      // Sent later than its event (held, retried, or long in the queue): the deal is read again, never sent blind.
+      if (automation && context.deal && sentLaterThanEvent(row, now())) {
+        dealMoved = !dealStillInTrigger(await crm.getDeal(context.deal.id), context.deal);
+      }
+      person = dealMoved ? null : await crm.getPerson(personId);
+      owner = dealMoved ? null : await ownerName(crm, row.company_id, context.deal?.ownerId ?? null);
     } catch (error) {
       if (error instanceof InstallationRevokedError || error instanceof NotFoundError) {
         return store.markFailed(db, row.id, 'claimed', { code: 'installation_revoked', message: error.message }, now());
@@ -89,6 +105,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
       }
       throw error;
     }
+    if (dealMoved) return skip(row, 'stage_changed');
     if (!person) return skip(row, 'no_person');
 
     const phone = resolveDefaultPhone(person.phones);
@@ -96,6 +113,15 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     const phoneFields = phone.ok ? { phone_raw: phone.raw, to_e164: phone.e164 } : {};
     const eligible = checkResolvedEligibility({ consent: consentFromPerson(person, company), optedOut, phone });
     if (!eligible.ok) return skip(row, eligible.reason, phoneFields);
+
+    // Quiet hours: an automation message waits, unclaimed, for the recipient's window; a panel send never does.
+    let validityPeriod = automation ? MAX_VALIDITY_SECONDS : undefined;
+    if (automation && deps.quietHours) {
+      const window = await deps.rules.sendingWindow(company, eligible.e164, now());
+      if (!window.open && window.notBefore === null) return skip(row, 'no_sending_window', phoneFields);
+      if (!window.open) return store.hold(db, row.id, window.notBefore, phoneFields, now());
+      validityPeriod = window.validitySeconds;
+    }
 
     const composed = composeMessage(
       row.template,
@@ -119,20 +145,31 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
 
     const sendingAt = iso();
     const attempts = row.attempts + 1;
+    const cap = automation && deps.frequencyCap ? company.parsedSettings.frequencyCap : 0;
     // Re-check the opt-out list and take the row to `sending` in one transaction: a STOP recorded a moment ago wins.
+    // The frequency cap is counted in the same transaction, with the company's decisions about this number taken one
+    // at a time (lockRecipient), so two workers can never both pass it: the second counts the first's `sending` row.
     const go = await database.transaction(async (trx) => {
       if (await optOuts.isOptedOut(company.id, sender.key, eligible.e164, trx)) {
         await store.markSkipped(trx, row.id, 'opted_out', phoneFields, Date.parse(sendingAt));
         return false;
       }
+      if (cap > 0) {
+        await lockRecipient(database, trx, company.id, eligible.e164);
+        const since = new Date(Date.parse(sendingAt) - DAY_MS).toISOString();
+        if ((await store.automationSendsTo(trx, company.id, eligible.e164, since)) >= cap) {
+          await store.markSkipped(trx, row.id, 'frequency_cap', { ...phoneFields, ...measured }, Date.parse(sendingAt));
+          return false;
+        }
+      }
       return store.markSending(trx, row, { sending_at: sendingAt, attempts, sender: sender.key, ...phoneFields, ...measured });
     });
     if (!go) return;
     const sending: OutboundMessage = { ...row, state: 'sending', sending_at: sendingAt, attempts, to_e164: eligible.e164, body: composed.body, sender: sender.key };
-    await send(sending, sender, person.id, company);
+    await send(sending, sender, person.id, company, validityPeriod);
   }
 
-  async function send(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile): Promise<void> {
+  async function send(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, validityPeriod?: number): Promise<void> {
     try {
       const sent = await sms.send(sender.account, {
         to: row.to_e164!,
@@ -140,6 +177,8 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         from: sender.from,
         messagingServiceSid: sender.messagingServiceSid,
         statusCallback,
+        // An automation message stuck upstream expires when the recipient's window closes, never arrives at night.
+        ...(validityPeriod !== undefined ? { validityPeriod } : {}),
       });
       await recovery.confirmSent(row, sent.sid, sent.status, sender.account.accountSid);
       log.info({ id: row.id, companyId: row.company_id, sid: sent.sid }, 'SMS sent');

@@ -2,13 +2,14 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { OutboundMessage, Schema } from '../../db/schema.js';
-import { claimDueMessages, claimMessagesInTurns, type CompanyQuota } from '../../db/queue-queries.js';
+import { claimDueMessages, claimMessagesInTurns, releaseDueScheduled, type CompanyQuota } from '../../db/queue-queries.js';
 
 /**
  * The one owner of an outbound message's life: every change of state of `outbound_messages` goes through here
  * (a test fails when another file writes the table). Each function takes the executor it runs on, so a caller that
  * decides a change together with other writes (an opt-out, a job) passes its transaction.
- * Life of a row: queued → claimed → sending → sent | failed, or skipped / cancelled / queued again on the way.
+ * Life of a row: queued → claimed → sending → sent | failed, or skipped / cancelled / queued again on the way; an
+ * automation message whose recipient's sending window is closed waits as scheduled and is queued again when it opens.
  */
 type Executor = Kysely<Schema>;
 
@@ -63,6 +64,9 @@ export const claimDue = (database: Database, nowIso: string, leaseUntilIso: stri
 export const claimInTurns = (database: Database, nowIso: string, leaseUntilIso: string, quotas: CompanyQuota[], limit: number): Promise<OutboundMessage[]> =>
   claimMessagesInTurns(database, nowIso, leaseUntilIso, quotas, limit);
 
+/** Messages held for quiet hours whose window has opened go back to the queue, at most `limit` of them. */
+export const releaseScheduled = (database: Database, nowIso: string, limit: number): Promise<number> => releaseDueScheduled(database, nowIso, limit);
+
 /** Ends a hold on the row (claim or send) with `set`, if the row is still in `from`. */
 async function finish(db: Executor, id: string, from: HeldState, set: Partial<OutboundMessage>, at: number): Promise<void> {
   await db
@@ -92,6 +96,30 @@ export const retryLater = (db: Executor, id: string, from: HeldState, dueAt: num
 /** Back to the queue untried: its sender's next free slot is further away than a claim may wait. */
 export const waitForTurn = (db: Executor, id: string, dueAt: number, at: number) =>
   finish(db, id, 'claimed', { state: 'queued', next_attempt_at: iso(dueAt) }, at);
+
+/**
+ * The recipient's sending window is closed: the message waits, unclaimed, until `notBefore` (when it opens), with the
+ * number it will go to (so an opt-out meanwhile cancels it). Claimed again when due, and checked again from the start.
+ */
+export const hold = (db: Executor, id: string, notBefore: number, extra: Partial<OutboundMessage>, at: number) =>
+  finish(db, id, 'claimed', { ...extra, state: 'scheduled', next_attempt_at: iso(notBefore), not_before: iso(notBefore) }, at);
+
+/**
+ * How many automation messages of the company started going to the number since `sinceIso` (sent, or being sent
+ * now): what the frequency cap counts. A message given back to the queue by a failed send has no sending time.
+ */
+export async function automationSendsTo(db: Executor, companyId: string, e164: string, sinceIso: string): Promise<number> {
+  const row = await db
+    .selectFrom('outbound_messages')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('to_e164', '=', e164)
+    .where('sending_at', '>=', sinceIso)
+    .where('company_id', '=', companyId)
+    .where('source', '=', 'automation')
+    .where('state', 'in', ['sending', 'sent'])
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
 
 /**
  * Takes a claimed row to `sending` with what is about to be sent; false if the claim was lost meanwhile (its lease
@@ -148,7 +176,8 @@ export async function personsTextedAt(db: Executor, companyId: string, phoneE164
 }
 
 /**
- * An opt-out: texts still waiting to go to the number (queued, or claimed and not yet sending) are cancelled for the
+ * An opt-out: texts still waiting to go to the number (queued, held for quiet hours, or claimed and not yet sending)
+ * are cancelled for the
  * companies it binds (`companies`, or every company on the app's shared sender, which Twilio blocks the number for),
  * and so are those of the persons at that number that have no number yet (queued by a deal event or in the panel; the
  * phone is read at send time). A row already `sending` is past recall. Answers how many rows were cancelled.
@@ -164,7 +193,7 @@ export async function cancelQueuedTo(
   const cancelled = await db
     .updateTable('outbound_messages')
     .set({ state: 'cancelled', skip_reason: 'opted_out', claimed_until: null, updated_at: at })
-    .where('state', 'in', ['queued', 'claimed'])
+    .where('state', 'in', ['queued', 'scheduled', 'claimed'])
     .where((eb) => {
       const reached = [];
       if (companies === 'shared_sender') {

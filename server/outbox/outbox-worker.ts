@@ -13,6 +13,9 @@ import { createFairShare } from './fair-share.js';
 import { createRetryPolicy } from './retry-policy.js';
 import { createRecovery } from './recovery.js';
 import { createOutboxSender } from './outbox-sender.js';
+import { createSendRules } from './send-rules.js';
+import { createRecipientZones, type RecipientZones } from '../geo/recipient-zones.js';
+import { releaseScheduled } from './outbox-store.js';
 
 export type OutboxWorkerOptions = {
   /** Messages and jobs handled at once. */
@@ -30,6 +33,10 @@ export type OutboxWorkerOptions = {
   /** How often expired records are pruned (see housekeeping.ts); the first pass after start does it too. */
   housekeepingEveryMs: number;
   retention: RetentionDays;
+  /** Automation messages wait for the recipient's sending window (the company's quiet hours, the state limits). */
+  quietHours: boolean;
+  /** Automation messages meet the company's frequency cap. */
+  frequencyCap: boolean;
 };
 
 export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
@@ -43,6 +50,8 @@ export const DEFAULT_WORKER_OPTIONS: OutboxWorkerOptions = {
   rateLimit: true,
   housekeepingEveryMs: 60 * 60_000,
   retention: DEFAULT_RETENTION,
+  quietHours: true,
+  frequencyCap: true,
 };
 
 export type OutboxDeps = {
@@ -60,12 +69,16 @@ export type OutboxDeps = {
   sharedSenderRate: number;
   /** The Pipedrive write-back jobs, run in the same passes as the messages with the same retry policy. */
   jobs: JobRunner;
+  /** The recipient's time zones, from the number (for quiet hours); the worker builds its own when not given one. */
+  zones?: RecipientZones;
 };
 
 export type OutboxWorker = ReturnType<typeof createOutboxWorker>;
 
 /** The longest a claimed message waits for its sender's slot; what lies beyond stays queued. */
 const HOLD_MS = 2_000;
+/** Held messages whose window opened, moved back to the queue per pass: more than a pass claims, so none lags. */
+const RELEASE_PER_PASS = 1_000;
 
 /**
  * The loop: claims due messages (companies taking turns) and jobs, hands each to its processor a few at a time,
@@ -97,6 +110,9 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     rateLimit: options.rateLimit,
     holdMs: HOLD_MS,
     wake,
+    rules: createSendRules({ zones: deps.zones ?? createRecipientZones() }),
+    quietHours: options.quietHours,
+    frequencyCap: options.frequencyCap,
   });
   const iso = (ms = now()) => new Date(ms).toISOString();
 
@@ -122,6 +138,8 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
       lastHousekeeping = now();
       await housekeep();
     }
+    // Messages held for quiet hours join the queue once their window opens, and are paced with the rest.
+    await releaseScheduled(database, iso(), RELEASE_PER_PASS);
     const lease = iso(now() + options.leaseMs);
     const companyOf = companyReader();
     // Companies take turns, and a paced sender is claimed only up to its free slots (see fair-share.ts).

@@ -159,6 +159,19 @@ describe.each(engines)('one opt-out path on %s', (engine) => {
     expect(state(others.ownSender)).toBe('queued');
   });
 
+  it('cancels a text held for quiet hours as it cancels one waiting in the queue', async () => {
+    // 22:00 in Los Angeles, Ann's zone: the automation's text waits for 08:00.
+    await rig.close();
+    rig = await createRigOn(engine, { clock: { now: () => Date.parse('2026-01-15T06:00:00Z') }, outbox: { rateLimit: false, quietHours: true } });
+    await rig.installDemo();
+    await createQuoteAutomation(rig, COMPANY);
+    await enterQuoteSent(rig, ann().dealId);
+    await rig.drain();
+    expect((await outbound()).map((r) => [r.state, r.to_e164])).toEqual([['scheduled', ANN_PHONE]]);
+    await reply('STOP');
+    expect((await outbound()).map((r) => [r.state, r.skip_reason])).toEqual([['cancelled', 'opted_out']]);
+  });
+
   it('refuses a number that is not E.164, and writes nothing', async () => {
     await expect(rig.ctx.consent.optOut({ companyId: COMPANY, phoneE164: '415 555 2671', sender: null, source: 'hand' })).rejects.toThrow(/E\.164/);
     expect(await db().selectFrom('consent_events').selectAll().execute()).toEqual([]);

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { claimDueMessages, claimMessagesInTurns } from '../../db/queue-queries.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
-import { createRigOn, engines, type Rig } from '../support/rig.js';
+import { createRigOn, engines, SENDING_RULES_OFF, type Rig } from '../support/rig.js';
 
 /**
  * Companies share the app's Twilio sender fairly: one company's backlog never makes another company's single text
@@ -63,7 +63,7 @@ describe.each(engines)('fair share of the shared sender on %s', (engine) => {
     const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
     operator = createContext(
       { ...rig.config, sharedSenderRate: SHARED_RATE },
-      { logger: createLogger('info', quiet), outboxOptions: { rateLimit: true, pollMs: 20, retryBaseMs: 5, retryMaxMs: 20 } },
+      { logger: createLogger('info', quiet), outboxOptions: { rateLimit: true, pollMs: 20, retryBaseMs: 5, retryMaxMs: 20, ...SENDING_RULES_OFF } },
     );
   }, 120_000);
   afterAll(async () => {

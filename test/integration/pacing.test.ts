@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
-import { createRig, createRigOn, FROM_NUMBER, engines, type Rig } from '../support/rig.js';
+import { createRig, createRigOn, FROM_NUMBER, engines, SENDING_RULES_OFF, type Rig } from '../support/rig.js';
 
 /**
  * The per-sender pace holds across processes: two app instances (two contexts, each with its own database
@@ -25,7 +25,7 @@ describe.each(engines)('two workers sharing one sender on %s', (kind) => {
         done();
       },
     });
-    second = createContext(rig.config, { logger: createLogger('info', sink), outboxOptions: { ...outbox, retryBaseMs: 5, retryMaxMs: 20 } });
+    second = createContext(rig.config, { logger: createLogger('info', sink), outboxOptions: { ...outbox, retryBaseMs: 5, retryMaxMs: 20, ...SENDING_RULES_OFF } });
   });
   afterAll(async () => {
     await second?.database.close();
@@ -98,7 +98,7 @@ describe('who sets the pace of a sender', () => {
     }
     // The app as the operator runs it, with SHARED_SENDER_RATE=4, on the same database.
     const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-    operator = createContext({ ...rig.config, sharedSenderRate: SHARED_RATE }, { logger: createLogger('info', quiet), outboxOptions: { rateLimit: true, retryBaseMs: 5, retryMaxMs: 20 } });
+    operator = createContext({ ...rig.config, sharedSenderRate: SHARED_RATE }, { logger: createLogger('info', quiet), outboxOptions: { rateLimit: true, retryBaseMs: 5, retryMaxMs: 20, ...SENDING_RULES_OFF } });
   });
   afterAll(async () => {
     await operator?.database.close();

@@ -20,6 +20,12 @@ import type { TwilioEmulator, TwilioAccount } from '../../emulators/twilio/emula
 import { createEmulatedWorld, DEMO_FROM_NUMBER } from '../../emulators/world.js';
 
 export const CLIENT_ID = 'test-client-id';
+/**
+ * Quiet hours and the frequency cap, off unless a test asks (outbox: { quietHours: true }): a test about anything else
+ * must not depend on the time of day it runs at, nor on how many texts it sends one number. A test that builds a
+ * second context on the rig's database spreads this into its outbox options too.
+ */
+export const SENDING_RULES_OFF = { quietHours: false, frequencyCap: false } as const;
 export const FROM_NUMBER = DEMO_FROM_NUMBER;
 
 export type Rig = {
@@ -100,7 +106,7 @@ export async function createRig(
       done();
     },
   });
-  const outboxOptions: Partial<OutboxWorkerOptions> = { retryBaseMs: 5, retryMaxMs: 20, pollMs: 20, ...options.outbox };
+  const outboxOptions: Partial<OutboxWorkerOptions> = { retryBaseMs: 5, retryMaxMs: 20, pollMs: 20, ...SENDING_RULES_OFF, ...options.outbox };
 
   let ctx!: AppContext;
   let handler: ReturnType<typeof createApp>;

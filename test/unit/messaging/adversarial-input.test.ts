@@ -93,6 +93,7 @@ const CASES: Record<string, Call[]> = {
     (s) => m.checkSendingWindow({ window: { start: s, end: s }, zones: [s], companyZone: s, e164: s, now: NOON }),
     (s) => m.checkSendingWindow({ window: { start: '22:00', end: s }, zones: ['America/New_York', s], companyZone: s, e164: '+13055551234', now: NOON }),
   ],
+  sendingWindowClosesAt: [(s) => m.sendingWindowClosesAt({ window: { start: '00:00', end: s }, zones: [s, 'Asia/Kolkata'], companyZone: s, e164: s, now: NOON })],
   describeSendingWindow: [(s) => m.describeSendingWindow({ window: { start: s, end: '21:00' }, zone: s, now: NOON, e164: s })],
   // business days: the text as the company's zone (one no one knows is UTC)
   reviewDueBy: [(s) => m.reviewDueBy({ receivedAt: NOON, zone: s }), (s) => m.reviewDueBy({ receivedAt: NOON, zone: s, businessDays: 1000 })],
