@@ -19,6 +19,8 @@ export const LAYERS = {
     mayImport: ['sandbox', 'emulators', 'http', 'contracts', 'domain', 'ports', 'db', 'kernel', 'shared', 'messaging'],
     mayImportTypes: ['root'],
   },
+  // The operator's commands (npm run reseal, npm run backup): each its own process, over the database and the kernel.
+  tools: { paths: ['server/tools/'], mayImport: ['tools', 'db', 'kernel', 'shared'] },
   // Routers receive the context (its type only) and call the domain.
   http: {
     paths: ['server/http/'],

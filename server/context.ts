@@ -68,7 +68,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? { now: () => Date.now() };
   const database = overrides.database ?? openDatabase(config.databaseUrl);
-  const secrets = createSecretBox(config.encryptionKey);
+  const secrets = createSecretBox(config.encryptionKey, config.encryptionKeysPrevious);
   const oauth = createOAuthClient({
     clientId: config.pipedrive.clientId,
     clientSecret: config.pipedrive.clientSecret,
