@@ -3,6 +3,7 @@ import { previewTemplate } from '../../server/messaging/compose';
 import { api, ApiError, type PanelMessage, type PanelView } from '../shared/api';
 import { useDocumentTheme, useFitToContent } from '../shared/layout';
 import { connect, initialTheme, onThemeChange, onVisible, queryParam } from '../shared/sdk';
+import { ReviewCard } from './review-card';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'hidden' } | { state: 'ready'; view: PanelView };
 
@@ -122,6 +123,7 @@ function Conversation({ view, dealId, onSent }: { view: PanelView; dealId: strin
         </div>
         <ConsentBadge view={view} />
       </header>
+      {view.review && <ReviewCard review={view.review} onDecided={() => void onSent()} />}
       <Composer view={view} dealId={dealId} onSent={onSent} />
       <section aria-label="Conversation" className="messages">
         {view.messages.length === 0 ? (

@@ -7,6 +7,7 @@ import { RulesSection } from './rules-section';
 import { SendingWindowSection } from './sending-window-section';
 import { PrivacySection } from './privacy-section';
 import { OptOutSection } from './opt-out-section';
+import { ReviewsSection } from './reviews-section';
 import { TwilioSection } from './twilio-section';
 import { api, type SettingsView } from '../shared/api';
 import { LoadError } from './load-error';
@@ -112,6 +113,7 @@ export function SettingsApp() {
             />
           )}
           {view && <SendingWindowSection view={view} onSaved={(next) => settings.setData(next)} />}
+          {view && <ReviewsSection />}
           {view && <OptOutSection canEdit={view.canEdit} />}
           {view && <PrivacySection view={view} onSaved={(next) => settings.setData(next)} />}
         </>
