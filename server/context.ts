@@ -22,6 +22,7 @@ import { runInboundReplyJob } from './inbound/reply-job.js';
 import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
 import { registerPipedriveJobs } from './jobs/pipedrive-jobs.js';
 import { createFailureLimiter, type AbuseLimits, type FailureLimiter } from './http/abuse-limit.js';
+import { createRecipientZones, type RecipientZones } from './geo/recipient-zones.js';
 
 export type Clock = { now(): number };
 
@@ -55,6 +56,8 @@ export type AppContext = {
   reports: ReportService;
   /** Failed authentications counted per client address (shared by every instance on PostgreSQL). */
   failures: FailureLimiter;
+  /** A number's possible time zones, one cache for the outbox (quiet hours) and the panel (the contact's local time). */
+  zones: RecipientZones;
 };
 
 export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>> & {
@@ -98,6 +101,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const optOuts = createOptOutList(database, clock.now);
   const consent = createConsentService({ database, optOuts, now: clock.now, logger });
   const jobs = createJobRunner({ database, companies, installations, logger, now: clock.now });
+  const zones = createRecipientZones();
   registerPipedriveJobs(jobs);
   jobs.register('inbound.log_reply', runInboundReplyJob);
   jobs.register('consent.mirror_by_phone', runConsentByPhoneJob);
@@ -115,6 +119,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
       senders,
       sharedSenderRate: config.sharedSenderRate,
       jobs,
+      zones,
     },
     overrides.outboxOptions,
   );
@@ -144,5 +149,6 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     inboundMessages,
     reports,
     failures,
+    zones,
   };
 }

@@ -16,7 +16,7 @@ const dealIdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEG
 /** The deal panel: its iframe page, its data and its send box, for the deals the caller may see in Pipedrive. */
 export function createPanelRouter(ctx: AppContext, auth: CallerAuth): Router {
   const router = Router();
-  const panel = createPanelService({ database: ctx.database, inbound: ctx.inboundMessages, optOuts: ctx.optOuts, senders: ctx.senders, now: ctx.clock.now });
+  const panel = createPanelService({ database: ctx.database, inbound: ctx.inboundMessages, optOuts: ctx.optOuts, senders: ctx.senders, zones: ctx.zones, now: ctx.clock.now });
 
   // The iframe pages: Pipedrive loads them with ?token=…; a page without a valid token is not shown.
   for (const [path, entry] of [

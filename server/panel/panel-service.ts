@@ -13,6 +13,8 @@ import { enqueuePanelMessage } from '../outbox/outbox-store.js';
 import { pendingReview } from '../consent/review-store.js';
 import { createDealAccess, type Viewer } from './deal-access.js';
 import { createTimedAnswers } from '../timed-answers.js';
+import type { RecipientZones } from '../geo/recipient-zones.js';
+import type { SendingWindow } from '../messaging/index.js';
 
 export type PanelMessage =
   | {
@@ -43,6 +45,8 @@ export type PanelView = {
   /** Whether the send box may be used, and why not. */
   canSend: { ok: true } | { ok: false; reason: string; message: string };
   maxSegments: number;
+  /** The company's window and the contact's zones (from the number): the panel shows their local time and warns outside it. */
+  sendingWindow: { quietHours: SendingWindow | null; zones: string[]; companyZone: string | null };
   messages: PanelMessage[];
   /** True when older messages exist beyond `messages`. */
   more: boolean;
@@ -112,6 +116,7 @@ export function createPanelService(deps: {
   inbound: InboundStore;
   optOuts: OptOutList;
   senders: SenderDirectory;
+  zones: RecipientZones;
   now: () => number;
   cacheMs?: number;
   permissionTtlMs?: number;
@@ -155,7 +160,7 @@ export function createPanelService(deps: {
       const { deal, person } = loaded;
       const { sender, phone, e164, optedOut, field, consent } = await consentOf(company, person);
 
-      const [outbound, inbound, history] = await Promise.all([
+      const [outbound, inbound, history, zones] = await Promise.all([
         db
           .selectFrom('outbound_messages')
           // Only what the panel shows: the full rows (templates, context) cost several times more to read.
@@ -176,6 +181,7 @@ export function createPanelService(deps: {
               .limit(20)
               .execute()
           : Promise.resolve([]),
+        e164 ? deps.zones.zonesOf(e164) : Promise.resolve([]),
       ]);
       const review = e164 ? await pendingReview(db, company.id, e164) : undefined;
       // The contact's review, when it is of this deal or of another the viewer may see too (it may be decided here).
@@ -201,6 +207,7 @@ export function createPanelService(deps: {
         consentHistory: history.map((h) => ({ action: h.action, source: h.source, at: h.created_at, message: h.message })),
         canSend,
         maxSegments: company.parsedSettings.maxSegments,
+        sendingWindow: { quietHours: company.parsedSettings.quietHours, zones, companyZone: company.time_zone },
         messages: messages.slice(0, limit),
         more: messages.length > limit,
         review: reviewShown ? { id: review.id, body: review.body, receivedAt: review.received_at, dueBy: review.due_by } : null,

@@ -44,6 +44,12 @@ export const panelViewSchema = z.strictObject({
   /** Whether the send box may be used, and why not. */
   canSend: z.union([z.strictObject({ ok: z.literal(true) }), z.strictObject({ ok: z.literal(false), reason: z.string(), message: z.string() })]),
   maxSegments: z.number(),
+  /** The company's sending window, the contact's time zones (from the number, [] when unknown) and the company's zone. */
+  sendingWindow: z.strictObject({
+    quietHours: z.strictObject({ start: z.string(), end: z.string() }).nullable(),
+    zones: z.array(z.string()),
+    companyZone: z.string().nullable(),
+  }),
   messages: z.array(panelMessageSchema),
   /** True when older messages exist beyond `messages`. */
   more: z.boolean(),
