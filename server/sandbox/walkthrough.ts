@@ -5,7 +5,6 @@ import type { AppContext } from '../context.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { parseBody } from '../http/validation.js';
 import { createDemoReset, type DemoParts } from './demo-reset.js';
-import { createRecipientZones } from '../geo/recipient-zones.js';
 import { parseCompanySettings } from '../companies/company-settings.js';
 import { checkSendingWindow, describeSendingWindow, resolveDefaultPhone, type SendingWindow } from '../messaging/index.js';
 import { HOST_JS, HOST_PAGE_JS, SETTINGS_HOST_JS, WALKTHROUGH_JS, hostPageHtml, settingsHostPageHtml, walkthroughPageHtml } from './walkthrough-pages.js';
@@ -28,7 +27,6 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
   const companyId = demo.companyId;
   const json = express.json({ limit: '16kb' });
   const demoState = createDemoReset(ctx, parts);
-  const zonesOf = createRecipientZones({ cacheSize: 100 }).zonesOf;
 
   const token = (userId: number) =>
     new SignJWT({ userId, companyId })
@@ -134,7 +132,7 @@ export function createSandboxRouter(ctx: AppContext, parts: SandboxParts): Route
     const resolved = resolveDefaultPhone([{ value: phone, primary: true }]);
     if (!resolved.ok) return null;
     const now = ctx.clock.now();
-    const zones = await zonesOf(resolved.e164);
+    const zones = await ctx.zones.zonesOf(resolved.e164);
     const decision = checkSendingWindow({ window, zones, companyZone: companyZone ?? 'UTC', e164: resolved.e164, now });
     const views = (zones.length > 0 ? zones : [companyZone ?? 'UTC']).map((zone) => describeSendingWindow({ window, zone, now, e164: resolved.e164 }));
     const first = views[0];
