@@ -3,6 +3,8 @@ import { previewTemplate } from '../../server/messaging/compose';
 import { api, ApiError, type PanelMessage, type PanelView } from '../shared/api';
 import { useDocumentTheme, useFitToContent } from '../shared/layout';
 import { connect, initialTheme, onThemeChange, onVisible, queryParam } from '../shared/sdk';
+import { useMinuteClock } from '../shared/minute-clock';
+import { ContactTime, OutsideWindow, useContactClock } from './contact-clock';
 import { ReviewCard } from './review-card';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'hidden' } | { state: 'ready'; view: PanelView };
@@ -97,6 +99,7 @@ export function PanelApp() {
 }
 
 function Conversation({ view, dealId, onSent }: { view: PanelView; dealId: string; onSent: () => Promise<void> }) {
+  const clock = useContactClock(view.sendingWindow, view.person?.e164 ?? null, useMinuteClock());
   if (!view.person) {
     return (
       <div className="empty" data-testid="no-person">
@@ -115,6 +118,7 @@ function Conversation({ view, dealId, onSent }: { view: PanelView; dealId: strin
               <>
                 {view.person.phone}
                 {view.person.e164 && view.person.e164 !== view.person.phone && <span className="dials"> · dials {view.person.e164}</span>}
+                {view.person.e164 && <ContactTime clock={clock} />}
               </>
             ) : (
               'No phone number'
@@ -124,7 +128,7 @@ function Conversation({ view, dealId, onSent }: { view: PanelView; dealId: strin
         <ConsentBadge view={view} />
       </header>
       {view.review && <ReviewCard review={view.review} onDecided={() => void onSent()} />}
-      <Composer view={view} dealId={dealId} onSent={onSent} />
+      <Composer view={view} dealId={dealId} onSent={onSent} outside={clock.outside} />
       <section aria-label="Conversation" className="messages">
         {view.messages.length === 0 ? (
           <p className="empty-messages" data-testid="no-messages">
@@ -193,8 +197,10 @@ function MessageItem({ message }: { message: PanelMessage }) {
   );
 }
 
-function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; onSent: () => Promise<void> }) {
+function Composer({ view, dealId, onSent, outside }: { view: PanelView; dealId: string; onSent: () => Promise<void>; outside: string | null }) {
   const [text, setText] = useState('');
+  // Outside the contact's window a send takes a second click: a panel send is never held, so the person decides.
+  const [armed, setArmed] = useState(false);
   const [sending, setSending] = useState(false);
   const [feedback, setFeedback] = useState<{ kind: 'ok' | 'error'; text: string } | null>(null);
   // The same policy code as the server: what is counted here is what will be sent.
@@ -206,6 +212,8 @@ function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; o
 
   const send = async () => {
     if (!text.trim() || blocked || disabledReason || sending) return;
+    if (outside && !armed) return setArmed(true);
+    setArmed(false);
     setSending(true);
     setFeedback(null);
     try {
@@ -234,6 +242,7 @@ function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; o
           {disabledReason}
         </p>
       )}
+      {outside && !disabledReason && <OutsideWindow text={outside} armed={armed} />}
       <label htmlFor="sms-text" className="visually-hidden">
         Message
       </label>
@@ -244,7 +253,10 @@ function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; o
         disabled={!!disabledReason || sending}
         placeholder={disabledReason ? 'Sending is not possible' : 'Write a text message…'}
         rows={3}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setText(e.target.value);
+          setArmed(false);
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send();
         }}
@@ -262,7 +274,7 @@ function Composer({ view, dealId, onSent }: { view: PanelView; dealId: string; o
           {tooLong && ' · too long'}
         </span>
         <button type="submit" data-testid="send" disabled={!!disabledReason || !text.trim() || blocked || sending}>
-          {sending ? 'Sending…' : 'Send SMS'}
+          {sending ? 'Sending…' : outside && armed ? 'Send anyway' : 'Send SMS'}
         </button>
       </div>
       {feedback && (
