@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLIENT_ID, createRigOn, engines, type Rig } from '../support/rig.js';
+import { runToolCommand } from '../support/tool-command.js';
 import { createSecretBox, keyId, sealedPlaces, type SealedPlace } from '../../server/security/crypto.js';
 import { resealSecrets, SEALED_TABLES } from '../../server/tools/reseal.js';
 
@@ -203,14 +203,13 @@ describe.each(engines)('rotating the encryption key (%s)', (kind) => {
   });
 });
 
-/** `npm run reseal`'s script with the app's configuration, in a folder with no `.env`. */
-async function runResealCommand(rig: Rig, current: Buffer, previous: Buffer[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `npm run reseal` with the app's configuration, in a folder with no `.env`. */
+async function runResealCommand(rig: Rig, current: Buffer, previous: Buffer[]) {
   const dir = mkdtempSync(join(tmpdir(), 'sms-pd-reseal-'));
   try {
-    const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('server/tools/reseal-cli.ts')], {
+    return await runToolCommand('reseal-cli.ts', {
       cwd: dir,
       env: {
-        PATH: process.env.PATH ?? '',
         PIPEDRIVE_CLIENT_ID: CLIENT_ID,
         PIPEDRIVE_CLIENT_SECRET: rig.config.pipedrive.clientSecret,
         APP_URL: rig.appUrl,
@@ -219,12 +218,6 @@ async function runResealCommand(rig: Rig, current: Buffer, previous: Buffer[]): 
         ENCRYPTION_KEYS_PREVIOUS: previous.map((k) => k.toString('hex')).join(','),
       },
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((done) => child.on('close', done));
-    return { code, stdout, stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
