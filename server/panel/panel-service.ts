@@ -26,6 +26,10 @@ export type PanelMessage =
       automation: string | null;
       error: string | null;
       errorCode: string | null;
+      /** The rule's code when it was skipped or cancelled (no_consent, frequency_cap, stage_changed …), else null. */
+      reason: string | null;
+      /** While it waits for the contact's sending window (status `scheduled`): when it may go. */
+      notBefore: string | null;
     }
   | {
       id: string;
@@ -64,6 +68,9 @@ const SKIP_TEXT: Record<string, string> = {
   unknown_field: 'Not sent: the template uses an unknown field',
   no_person: 'Not sent: the deal has no contact person',
   company_removed: 'Cancelled: the app was uninstalled',
+  frequency_cap: 'Not sent: the contact already had the most automated texts a day allows',
+  stage_changed: 'Not sent: the deal left the stage before the text could go',
+  no_sending_window: 'Not sent: no hour is inside the sending window for this contact',
 };
 
 const CANNOT_SEND: Record<string, string> = {
@@ -77,11 +84,11 @@ const CANNOT_SEND: Record<string, string> = {
 
 type OutboundForPanel = Pick<
   OutboundMessage,
-  'id' | 'state' | 'provider_status' | 'skip_reason' | 'error_message' | 'error_code' | 'body' | 'sent_at' | 'created_at' | 'automation_name'
+  'id' | 'state' | 'provider_status' | 'skip_reason' | 'error_message' | 'error_code' | 'body' | 'sent_at' | 'created_at' | 'automation_name' | 'not_before'
 >;
 
 function toPanelMessage(row: OutboundForPanel): PanelMessage {
-  // Before Twilio has it the status is ours (pending, sending, skipped, failed, cancelled); after, Twilio's.
+  // Before Twilio has it the status is ours (pending, scheduled, sending, skipped, failed, cancelled); after, Twilio's.
   const status =
     row.state === 'sent' ? (row.provider_status ?? 'sent') : row.state === 'claimed' || row.state === 'queued' ? 'pending' : row.state;
   const error =
@@ -99,6 +106,8 @@ function toPanelMessage(row: OutboundForPanel): PanelMessage {
     automation: row.automation_name,
     error,
     errorCode: row.error_code,
+    reason: row.state === 'skipped' || row.state === 'cancelled' ? row.skip_reason : null,
+    notBefore: row.state === 'scheduled' ? row.not_before : null,
   };
 }
 
@@ -164,7 +173,7 @@ export function createPanelService(deps: {
         db
           .selectFrom('outbound_messages')
           // Only what the panel shows: the full rows (templates, context) cost several times more to read.
-          .select(['id', 'state', 'provider_status', 'skip_reason', 'error_message', 'error_code', 'body', 'sent_at', 'created_at', 'automation_name'])
+          .select(['id', 'state', 'provider_status', 'skip_reason', 'error_message', 'error_code', 'body', 'sent_at', 'created_at', 'automation_name', 'not_before'])
           .where('company_id', '=', company.id)
           .where('deal_id', '=', dealId)
           .orderBy('created_at', 'desc')

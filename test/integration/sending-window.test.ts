@@ -53,6 +53,13 @@ async function contactAt(phone: string, name: string): Promise<{ personId: numbe
   return { personId: person.id, dealId: deal.id };
 }
 
+/** The deal panel's outbound messages of Ann's deal, newest first. */
+async function panelMessages(): Promise<Array<{ status: string; reason: string | null; notBefore: string | null }>> {
+  const res = await request(rig.appUrl).get(`/api/panel/deals/${ann().dealId}`).set('authorization', `Bearer ${await rig.jwt()}`);
+  expect(res.status).toBe(200);
+  return (res.body.messages as Array<{ direction: string; status: string; reason: string | null; notBefore: string | null }>).filter((m) => m.direction === 'outbound');
+}
+
 describe.each(engines)('quiet hours, the frequency cap and fresh at send time on %s', (engine) => {
   afterEach(async () => rig?.close());
 
@@ -66,6 +73,8 @@ describe.each(engines)('quiet hours, the frequency cap and fresh at send time on
       const [held] = await outbound();
       expect(held).toMatchObject({ state: 'scheduled', to_e164: ANN_PHONE, claimed_until: null, not_before: new Date(MORNING_IN_LA).toISOString() });
       expect(sentTo(ANN_PHONE)).toHaveLength(0);
+      // The panel shows it waiting, and until when.
+      expect((await panelMessages())[0]).toMatchObject({ status: 'scheduled', notBefore: new Date(MORNING_IN_LA).toISOString(), reason: null });
 
       time.set(MORNING_IN_LA - MINUTE);
       await rig.drain();
@@ -154,6 +163,7 @@ describe.each(engines)('quiet hours, the frequency cap and fresh at send time on
       await rig.drain();
       expect((await outbound())[0]).toMatchObject({ state: 'skipped', skip_reason: 'stage_changed' });
       expect(sentTo(ANN_PHONE)).toHaveLength(0);
+      if (_what !== 'deleted') expect((await panelMessages())[0]).toMatchObject({ status: 'skipped', reason: 'stage_changed', notBefore: null });
     });
 
     it('re-reads the deal of a retried message, and retries (never sends blind) when Pipedrive fails while re-reading', async () => {
@@ -202,6 +212,7 @@ describe.each(engines)('quiet hours, the frequency cap and fresh at send time on
       const first = await outbound();
       expect(first.filter((r) => r.state === 'sent')).toHaveLength(3);
       expect(first.filter((r) => r.state === 'skipped').map((r) => r.skip_reason)).toEqual(['frequency_cap']);
+      expect((await panelMessages()).filter((m) => m.reason === 'frequency_cap')).toHaveLength(1);
       expect(sentTo(ANN_PHONE)).toHaveLength(3);
 
       // A panel message is neither counted nor capped.

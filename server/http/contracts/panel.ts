@@ -20,6 +20,10 @@ const outboundMessage = z.strictObject({
   automation: z.string().nullable(),
   error: z.string().nullable(),
   errorCode: z.string().nullable(),
+  /** The skip reason's code (no_consent, frequency_cap, stage_changed, opt_out_review …), or null. */
+  reason: z.string().nullable(),
+  /** When a message waiting for the contact's sending window (status `scheduled`) may go; else null. */
+  notBefore: z.string().nullable(),
 });
 const inboundMessage = z.strictObject({
   id: z.string(),
