@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: webhook ingest against a bare Express baseline, latency at a fixed rate, the outbox drain, and
+ * `npm run bench`: webhook ingest against a bare Express baseline, latency at a fixed rate, the outbox drain (also
+ * beside as many messages held for quiet hours as it sends, which must cost nothing until they are due), and
  * the deal panel's read under a production-sized database (bench/panel.ts, also runnable alone), all in one run on
  * this machine. Three processes: this orchestrator (which also hosts the Pipedrive and Twilio
  * emulators, standing in for the remote services), the app under test, and the load generator. Rounds are repeated
@@ -25,6 +26,7 @@ import { INGEST_MIX, webhookPayload, type Scenario } from './lib/payloads.js';
 import { PANEL_SETTINGS, panelResult, panelTableRows, printPanelReport, runPanelSection, type PanelReport } from './panel.js';
 import type { ProfileSummary } from './lib/profile.js';
 import { startStack } from './lib/stack.js';
+import { australianMobiles, daytimeWindowForUs } from './lib/quiet-hours.js';
 import { quantile, round, summary, type Summary } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -227,13 +229,14 @@ async function main(): Promise<void> {
       const n = phoneSeq++;
       return `+1${AREA_CODES[Math.floor(n / 10_000) % AREA_CODES.length]}555${String(n % 10_000).padStart(4, '0')}`;
     };
-    const runDrain = async (n: number, label: string, profileFile?: string) => {
+    // `held`: the recipients' window is closed, so every message is held for their morning, none sent.
+    const runDrain = async (n: number, label: string, profileFile?: string, opts: { phone?: () => string; held?: boolean } = {}) => {
       await host.call<number>('discardQueued');
       // N consenting persons, each with a deal that now enters the automation's stage.
       const bodies: string[] = [];
       const phones = new Set<string>();
       for (let i = 0; i < n; i++) {
-        const phone = nextPhone();
+        const phone = (opts.phone ?? nextPhone)();
         phones.add(phone);
         const person = pd.addPerson(demo.companyId, {
           first_name: `Bench${phoneSeq}`,
@@ -249,6 +252,7 @@ async function main(): Promise<void> {
       check(posted.statuses['200'] === n, `drain ${label}: enqueueing answered ${JSON.stringify(posted.statuses)}`);
       const queued = (await host.call<{ outbox: Record<string, number> }>('counts')).outbox;
       const sentBefore = queued.sent ?? 0;
+      const heldBefore = queued.scheduled ?? 0;
       const twBefore = tw.messages().filter((m) => m.direction === 'outbound-api').length;
 
       const pdSeen = pd.requests.length;
@@ -272,12 +276,17 @@ async function main(): Promise<void> {
       const fresh = tw.messages().filter((m) => m.direction === 'outbound-api').slice(twBefore);
       const recipients = new Map<string, number>();
       for (const m of fresh) recipients.set(m.to, (recipients.get(m.to) ?? 0) + 1);
-      check(fresh.length === n, `drain ${label}: the Twilio emulator received ${fresh.length} messages, expected ${n}`);
-      check(
-        [...phones].every((p) => recipients.get(p) === 1) && recipients.size === n,
-        `drain ${label}: not every recipient got exactly one message`,
-      );
-      check((r.states.sent ?? 0) - sentBefore === n, `drain ${label}: ${(r.states.sent ?? 0) - sentBefore} rows sent of ${n} (${JSON.stringify(r.states)})`);
+      if (opts.held) {
+        check(fresh.length === 0 && (r.states.scheduled ?? 0) - heldBefore === n, `drain ${label}: expected ${n} held, none sent (${fresh.length} sent; ${JSON.stringify(r.states)})`);
+      } else {
+        check(fresh.length === n, `drain ${label}: the Twilio emulator received ${fresh.length} messages, expected ${n}`);
+        check(
+          [...phones].every((p) => recipients.get(p) === 1) && recipients.size === n,
+          `drain ${label}: not every recipient got exactly one message`,
+        );
+        check((r.states.sent ?? 0) - sentBefore === n, `drain ${label}: ${(r.states.sent ?? 0) - sentBefore} rows sent of ${n} (${JSON.stringify(r.states)})`);
+        check((r.states.scheduled ?? 0) === heldBefore, `drain ${label}: held messages changed (${heldBefore} before, ${JSON.stringify(r.states)})`);
+      }
       const perSecond = (n * 1000) / r.ms;
       log(`drain ${label}: ${n} messages in ${Math.round(r.ms)} ms = ${Math.round(perSecond)} msg/s (${r.passes} passes, app CPU ${(r.cpuMs / n).toFixed(2)} ms/msg); other processes ${foreign(load)}; calls: ${JSON.stringify(calls)}`);
       return {
@@ -294,10 +303,23 @@ async function main(): Promise<void> {
         profile,
       };
     };
+    // Quiet hours on, with a window open now for the US recipients whatever the time of day (lib/quiet-hours.ts).
+    await host.call('setSettings', { companyId, patch: { quietHours: daytimeWindowForUs(Date.now()) } });
     // The first round warms the caches (the owner's name, the SDK clients, JIT) and is not counted.
     await runDrain(SETTINGS.drainWarmupN, 'warm-up');
-    const drains = [];
+    type Drained = Awaited<ReturnType<typeof runDrain>>;
+    const drains: Drained[] = [];
     for (let i = 0; i < SETTINGS.drainRounds; i++) drains.push(await runDrain(SETTINGS.drainN, `round ${i + 1}/${SETTINGS.drainRounds}`));
+    // The same drain with as many messages held for quiet hours waiting in the table as it sends (more each round):
+    // held messages must cost nothing until their window opens. Each round first holds N (texts to Australia, at
+    // night there), then drains N to the US.
+    const sydney = australianMobiles();
+    const holds: Drained[] = [];
+    const drainsWithHeld: Drained[] = [];
+    for (let i = 0; i < SETTINGS.drainRounds; i++) {
+      holds.push(await runDrain(SETTINGS.drainN, `hold ${i + 1}/${SETTINGS.drainRounds}`, undefined, { phone: sydney, held: true }));
+      drainsWithHeld.push(await runDrain(SETTINGS.drainN, `round ${i + 1}/${SETTINGS.drainRounds} beside ${(i + 1) * SETTINGS.drainN} held`));
+    }
 
     // ---- optional profiles, outside the measured rounds --------------------------------------------------------
     let profiles: Profiles | null = null;
@@ -352,6 +374,10 @@ async function main(): Promise<void> {
       appCpuMsPerMessage: summary(drains.map((d) => d.appCpuMsPerMessage)),
       drainAppCpuPct: summary(drains.map((d) => d.appCpuPct)),
       drainEmulatorCpuPct: summary(drains.map((d) => d.emulatorCpuPct)),
+      heldDrainPerSecond: summary(drainsWithHeld.map((d) => d.perSecond)),
+      heldDrainAppCpuMsPerMessage: summary(drainsWithHeld.map((d) => d.appCpuMsPerMessage)),
+      heldDrainCostRatio: summary(drainsWithHeld.map((d, i) => d.appCpuMsPerMessage / (drains[i] ?? drains[0]!).appCpuMsPerMessage)),
+      holdAppCpuMsPerMessage: summary(holds.map((d) => d.appCpuMsPerMessage)),
       foreignPctIngest: summary(ingest.flatMap((r) => [r.bare.machine?.foreignPct ?? Number.NaN, r.app.machine?.foreignPct ?? Number.NaN])),
       foreignPctLatency: summary(latency.map((l) => l.machine?.foreignPct ?? Number.NaN)),
       foreignPctDrain: summary(drains.map((d) => d.machine?.foreignPct ?? Number.NaN)),
@@ -412,7 +438,9 @@ async function main(): Promise<void> {
           foreignPct: [r.bare.machine?.foreignPct, r.app.machine?.foreignPct].map((x) => (x === undefined ? null : round(x))),
         })),
         latency: latency.map((l) => ({ ...l, p50: round(l.p50, 3), p99: round(l.p99, 3), p999: round(l.p999, 3), max: round(l.max, 2), sendLagP99: round(l.sendLagP99, 3), achievedRps: round(l.achievedRps) })),
-        drain: drains.map(({ profile: _p, ...d }) => ({ ...d, ms: round(d.ms), perSecond: round(d.perSecond), appCpuMsPerMessage: round(d.appCpuMsPerMessage, 3), appCpuPct: round(d.appCpuPct), emulatorCpuPct: round(d.emulatorCpuPct), enqueueMs: round(d.enqueueMs) })),
+        drain: drains.map(roundDrain),
+        hold: holds.map(roundDrain),
+        drainBesideHeld: drainsWithHeld.map(roundDrain),
       },
       profiles,
       panel: panel ? panelResult(panel) : null,
@@ -448,6 +476,10 @@ function printTable(f: Record<string, Summary | number>, v: Record<'ingestRatio'
     row('App CPU per bare request', 'bareCpuUsPerRequest', 'µs', 0),
     row('App CPU per drained message', 'appCpuMsPerMessage', 'ms', 2),
     row('App process CPU during drain', 'drainAppCpuPct', '%', 0),
+    row('Drain beside as many held messages', 'heldDrainPerSecond', 'msg/s', 0),
+    row('  … app CPU per sent message', 'heldDrainAppCpuMsPerMessage', 'ms', 2),
+    row('  … that CPU / the plain drain\'s', 'heldDrainCostRatio', '×', 2),
+    row('App CPU per message held (once)', 'holdAppCpuMsPerMessage', 'ms', 2),
     row('Emulators CPU during drain', 'drainEmulatorCpuPct', '%', 0),
     row('Other processes on the machine: ingest', 'foreignPctIngest', '%', 0),
     row('  … latency rounds', 'foreignPctLatency', '%', 0),
@@ -497,6 +529,12 @@ function printProfiles(p: Profiles): void {
 
 function foreign(load: ForeignLoad): string {
   return load ? `${Math.round(load.foreignPct)}%` : 'n/a';
+}
+
+type DrainRound = { profile: unknown; ms: number; perSecond: number; appCpuMsPerMessage: number; appCpuPct: number; emulatorCpuPct: number; enqueueMs: number };
+/** A drain round as the results file keeps it. */
+function roundDrain({ profile: _p, ...d }: DrainRound) {
+  return { ...d, ms: round(d.ms), perSecond: round(d.perSecond), appCpuMsPerMessage: round(d.appCpuMsPerMessage, 3), appCpuPct: round(d.appCpuPct), emulatorCpuPct: round(d.emulatorCpuPct), enqueueMs: round(d.enqueueMs) };
 }
 
 function gitCommit(): string | null {

@@ -14,6 +14,7 @@ import { loadConfig, type ReadyConfig } from '../../server/config.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
 import type { AutomationInput } from '../../server/automations/automation-store.js';
+import { companySettingsSchema } from '../../server/companies/company-settings.js';
 import { serve } from './ipc.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 
@@ -149,6 +150,13 @@ async function discardQueued(): Promise<number> {
     .where('state', '=', 'queued')
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** Changes some of a company's settings (quiet hours, for the drain rounds), as PATCH /api/settings stores them. */
+async function setSettings({ companyId, patch }: { companyId: string; patch: Record<string, unknown> }): Promise<void> {
+  const row = await app().companies.find(companyId);
+  if (!row) throw new Error(`no company ${companyId}`);
+  await app().companies.updateSettings(companyId, companySettingsSchema.parse({ ...row.parsedSettings, ...patch }), new Date().toISOString());
 }
 
 /** Worker passes until nothing is due; the time runs to the end of the last pass that handled something. */
@@ -325,7 +333,7 @@ async function profileStop({ file, units }: { file: string; units?: number }): P
   return summariseProfile(profile, units ?? null);
 }
 
-serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
+serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
   await ctx?.outbox.stop();
   for (const s of servers) {
     s.closeAllConnections();
