@@ -4,6 +4,7 @@ import type { CompanyProfile } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import type { ConsentService } from '../consent/consent-service.js';
 import { consentFromPerson } from '../consent/consent-field.js';
+import { hasPendingReview } from '../consent/review-store.js';
 import type { DealSnapshot } from '../automations/deal-event.js';
 import { InstallationRevokedError, NotFoundError, SmsProviderError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -152,6 +153,11 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     const go = await database.transaction(async (trx) => {
       if (await optOuts.isOptedOut(company.id, sender.key, eligible.e164, trx)) {
         await store.markSkipped(trx, row.id, 'opted_out', phoneFields, Date.parse(sendingAt));
+        return false;
+      }
+      // A reply that may be a request to stop is waiting for a person: automations leave the number alone until then.
+      if (automation && (await hasPendingReview(trx, company.id, eligible.e164))) {
+        await store.markSkipped(trx, row.id, 'opt_out_review', phoneFields, Date.parse(sendingAt));
         return false;
       }
       if (cap > 0) {

@@ -152,10 +152,12 @@ describe.each(engines)('inbound keywords on %s', (engine) => {
       const [view] = await rig.ctx.inboundMessages.listForCompany(COMPANY, { flagged: true });
       expect(view).toMatchObject({ body: 'STOP NOW', possibleOptOut: true });
 
-      // Not an opt-out: the next stage event still sends.
+      // Not an opt-out, but a person must decide first: until then the next stage event's text is skipped.
       await enterQuoteSent();
       await rig.settle();
-      expect(rig.tw.messagesTo(ANN_PHONE)).toHaveLength(2);
+      expect(rig.tw.messagesTo(ANN_PHONE)).toHaveLength(1);
+      const last = await db().selectFrom('outbound_messages').select('skip_reason').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+      expect(last.skip_reason).toBe('opt_out_review');
     });
 
     it('records an opt-out from a number the app never texted on the person found by phone', async () => {

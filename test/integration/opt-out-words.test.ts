@@ -77,7 +77,11 @@ describe.each(engines)('opt-out words on %s', (engine) => {
       expect(await history()).toEqual([]);
       expect(confirmations()).toEqual([]);
       expect(await consentOf(rig, COMPANY, ann().id)).toBe('Granted');
-      expect(await nextTextTo()).toBe('sent');
+      // A person decides whether it was one: until then automations leave the number alone.
+      expect(await db().selectFrom('consent_reviews').select(['state', 'body']).execute()).toEqual([{ state: 'pending', body: 'please stop texting me' }]);
+      await enterQuoteSent(rig, ann().dealId);
+      await rig.settle();
+      expect((await outbound()).at(-1)).toMatchObject({ state: 'skipped', skip_reason: 'opt_out_review' });
     });
   });
 
