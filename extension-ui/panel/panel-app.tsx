@@ -4,7 +4,7 @@ import { api, ApiError, type PanelMessage, type PanelView } from '../shared/api'
 import { useDocumentTheme, useFitToContent } from '../shared/layout';
 import { connect, initialTheme, onThemeChange, onVisible, queryParam } from '../shared/sdk';
 import { useMinuteClock } from '../shared/minute-clock';
-import { ContactTime, OutsideWindow, useContactClock } from './contact-clock';
+import { ContactTime, OutsideWindow, ScheduledFor, useContactClock } from './contact-clock';
 import { ReviewCard } from './review-card';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'hidden' } | { state: 'ready'; view: PanelView };
@@ -137,7 +137,7 @@ function Conversation({ view, dealId, onSent }: { view: PanelView; dealId: strin
         ) : (
           <ol>
             {view.messages.map((m) => (
-              <MessageItem key={m.id} message={m} />
+              <MessageItem key={m.id} message={m} window={view.sendingWindow} />
             ))}
           </ol>
         )}
@@ -165,7 +165,7 @@ function ConsentBadge({ view }: { view: PanelView }) {
   );
 }
 
-function MessageItem({ message }: { message: PanelMessage }) {
+function MessageItem({ message, window }: { message: PanelMessage; window: PanelView['sendingWindow'] }) {
   if (message.direction === 'inbound') {
     const keyword = message.keyword === 'opt_out' ? 'Opt-out' : message.keyword === 'opt_in' ? 'Opt-in' : message.keyword === 'help' ? 'Help' : null;
     return (
@@ -188,7 +188,11 @@ function MessageItem({ message }: { message: PanelMessage }) {
     <li className={`msg outbound${bad ? ' problem' : ''}`} data-testid="outbound-message">
       {message.body && <p className="body">{message.body}</p>}
       <div className="meta">
-        <span className={`status status-${message.status}`}>{STATUS_TEXT[message.status] ?? message.status}</span>
+        {message.status === 'scheduled' && message.notBefore ? (
+          <ScheduledFor notBefore={message.notBefore} info={window} />
+        ) : (
+          <span className={`status status-${message.status}`}>{STATUS_TEXT[message.status] ?? message.status}</span>
+        )}
         {message.automation && <span className="automation">{message.automation}</span>}
         <time dateTime={message.at}>{when(message.at)}</time>
       </div>
