@@ -1,8 +1,9 @@
+import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, FrameLocator } from 'playwright-core';
 import { openPossibleOptOut } from '../../server/consent/review-service.js';
 import { createRig, FROM_NUMBER, type Rig } from '../support/rig.js';
-import { launchBrowser, openInSdkHost } from './browser.js';
+import { ARTIFACTS, launchBrowser, openInSdkHost } from './browser.js';
 
 // Possible opt-outs in Chromium, inside a Pipedrive-like host: the settings page lists them pending first, oldest due
 // first, overdue ones highlighted, and decides them; the deal panel shows the contact's with the same two decisions,
@@ -75,7 +76,8 @@ describe('possible opt-outs in the browser', () => {
     await decidedRow.waitFor();
     expect(await decidedRow.locator('[data-col="decision"]').textContent()).toContain('Not an opt-out');
     expect(await rig.ctx.optOuts.history(COMPANY, '+16465550199')).toEqual([]);
-    await ui.locator('#reviews').screenshot({ path: 'docs/reviews.png' });
+    await ui.locator('#reviews').screenshot({ path: `${ARTIFACTS}/reviews.png` });
+    if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') copyFileSync(`${ARTIFACTS}/reviews.png`, 'docs/reviews.png');
 
     // "Opt out", cancelled in Pipedrive's dialog: nothing happens; confirmed: the number is opted out by the admin.
     await answerConfirmations(false);
@@ -104,7 +106,7 @@ describe('possible opt-outs in the browser', () => {
     expect(await ui.getByTestId('panel-review-body').textContent()).toContain("please don't text me anymore");
     expect(await ui.getByTestId('panel-review-due').textContent()).toMatch(/^Decide by /);
     expect(await ui.getByTestId('consent-badge').textContent()).toBe('Granted');
-    await card.screenshot({ path: 'test-artifacts/panel-review.png' });
+    await card.screenshot({ path: `${ARTIFACTS}/panel-review.png` });
 
     await card.getByTestId('review-opt-out').click();
     await card.waitFor({ state: 'detached' });
