@@ -16,6 +16,7 @@ import * as consentActor from './2026-12-01T1400-consent-actor.js';
 import * as reportLists from './2026-12-01T1500-report-lists.js';
 import * as consentReviews from './2026-12-01T1600-consent-reviews.js';
 import * as scheduled from './2026-12-01T1900-scheduled.js';
+import * as consentBySender from './2026-12-01T2000-consent-by-sender.js';
 
 export type { AppMigration, MigrationInput } from './migration-types.js';
 
@@ -38,4 +39,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026-12-01T1500-report-lists': reportLists,
   '2026-12-01T1600-consent-reviews': consentReviews,
   '2026-12-01T1900-scheduled': scheduled,
+  '2026-12-01T2000-consent-by-sender': consentBySender,
 };
