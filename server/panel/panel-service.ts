@@ -61,6 +61,7 @@ export type PanelView = {
 const SKIP_TEXT: Record<string, string> = {
   no_consent: 'Not sent: the contact has not given SMS consent',
   opted_out: 'Not sent: the contact opted out',
+  opt_out_review: 'Not sent: a possible opt-out request from the contact is waiting for a decision',
   missing_phone: 'Not sent: the contact has no phone number',
   invalid_phone: 'Not sent: the phone number is not valid',
   too_long: 'Not sent: the message is too long after merging',

@@ -96,6 +96,9 @@ describe.each(engines)('possible opt-out reviews on %s', (engine) => {
     // The deal panel shows it, to any user who may see the deal.
     const panel = () => api().get(`/api/panel/deals/${ann().dealId}`).set('authorization', `Bearer ${tokens.get(rig.demo.salesUserId)}`);
     expect((await panel()).body.review).toEqual({ id: review!.id, body: 'please stop texting me', receivedAt: review!.receivedAt, dueBy: review!.dueBy });
+    expect((await panel()).body.messages[0]).toMatchObject({
+      direction: 'outbound', status: 'skipped', error: 'Not sent: a possible opt-out request from the contact is waiting for a decision',
+    });
 
     const decided = await decide(rig.demo.salesUserId, review!.id, 'not_opt_out');
     expect(decided.status).toBe(200);
