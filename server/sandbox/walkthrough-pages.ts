@@ -208,7 +208,7 @@ function clockText(s) {
   const c = s.contactClock;
   if (!c) return '';
   const times = c.zones.map((z) => z.localTime + ' (' + z.zone + ')').join(', ');
-  const now = c.open ? 'a text due now goes at once.' : c.opensAt ? 'a text due now waits until ' + c.opensAt + ' her time (the panel shows it scheduled).' : 'a text due now would not be sent (no common hour).';
+  const now = c.open ? 'a text due now goes at once.' : c.opensAt ? 'a text due now waits until ' + c.opensAt + ' their time (the panel shows it scheduled).' : 'a text due now would not be sent (no common hour).';
   return 'It is ' + times + ' for ' + c.name + ': ' + (s.quietHours ? now : 'quiet hours are off, so a text goes at once' + (c.open ? '.' : ' (except the Florida/Oklahoma limit: ' + now + ')'));
 }
 const post = (path, body) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

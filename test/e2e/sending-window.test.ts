@@ -231,3 +231,34 @@ describe('the deal panel and the contact’s sending window', () => {
     }
   });
 });
+
+describe('the sandbox walk-through', () => {
+  it('has a quiet hours switch and a "Reset the demo" button', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+    await page.goto(`${rig.appUrl}/sandbox`);
+    await page.locator('#contact-clock').getByText(/for Ann: /).waitFor({ timeout: 10_000 });
+    // The beforeEach set the default window: the switch shows it on. The reset's first state has it off.
+    expect(await page.locator('#quiet-hours').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Reset the demo' }).click();
+    await expect.poll(() => page.locator('#reset-note').textContent()).toBe('The demo is back in its first state.');
+    await expect.poll(() => page.locator('#quiet-hours').isChecked()).toBe(false);
+    expect((await api('/api/settings')).json.quietHours).toBeNull();
+    await expect.poll(() => page.locator('#contact-clock').textContent()).toMatch(/^It is \d\d:\d\d \(America\/Los_Angeles\) for Ann: quiet hours are off/);
+    await page.locator('#quiet-hours').check();
+    await expect.poll(async () => (await api('/api/settings')).json.quietHours).toEqual({ start: '08:00', end: '21:00' });
+    await expect.poll(() => page.locator('#contact-clock').textContent()).toMatch(/for Ann: a text due now (goes at once|waits until \d\d:\d\d their time)/);
+    await page.locator('#quiet-hours').uncheck();
+    await expect.poll(async () => (await api('/api/settings')).json.quietHours).toBeNull();
+
+    // With quiet hours off a text arrives at any hour; the reset empties the phone and puts the deal back in Lead in.
+    await page.getByRole('button', { name: 'Quote sent' }).click();
+    await expect.poll(() => page.locator('#inbox .bubble').count(), { timeout: 10_000 }).toBe(1);
+    await page.getByRole('button', { name: 'Reset the demo' }).click();
+    await expect.poll(() => page.locator('#inbox').textContent()).toBe('No messages on this phone yet.');
+    expect(rig.pd.deal(annDeal())!.stage_id).toBe(rig.demo.stages.leadIn);
+    expect((await rig.ctx.automations.list(COMPANY)).map((a) => a.name)).toEqual(['Quote sent follow-up']);
+    await screenshot(page, 'sandbox-walkthrough-reset');
+    await page.close();
+  });
+});
