@@ -25,8 +25,11 @@ export async function backupSqlite(source: string, destination: string): Promise
   } finally {
     db.close();
   }
-  const copy = new SqliteDriver(to, { readonly: true, fileMustExist: true });
+  const copy = new SqliteDriver(to, { fileMustExist: true });
   try {
+    // The copy is in WAL mode like its source; in rollback mode it is one file, with no -wal or -shm left beside it
+    // (the app turns WAL on again when it opens a restored copy).
+    copy.pragma('journal_mode = DELETE');
     const check = copy.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`the copy at ${to} failed SQLite's check: ${String(check)}`);
     const count = (table: string) => (copy.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;

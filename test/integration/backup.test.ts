@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,8 @@ describe('npm run backup (SQLite)', () => {
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain(`to ${join(dir, 'nightly.db')}`);
     expect(existsSync(join(dir, 'nightly.db'))).toBe(true);
+    // One file, nothing beside it.
+    expect(readdirSync(dir)).toEqual(['nightly.db']);
     expect((await backup([])).stderr).toContain('Usage: npm run backup -- <new file>');
     const pg = await backup(['x.db'], { DATABASE_URL: 'postgres://app:secret@db.internal/sms' });
     expect(pg.code).toBe(1);
