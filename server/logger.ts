@@ -22,6 +22,7 @@ const SECRET_KEYS = [
   'http_auth_password',
   'token',
   'encryptionKey',
+  'encryptionKeysPrevious',
   'cookie',
   'set-cookie',
 ];

@@ -23,8 +23,9 @@ describe('logger redaction', () => {
       config: { headers: { Authorization: 'Basic QUM6c2VjcmV0' }, auth: { username: 'AC1', password: 'TW-secret-7' }, data: 'Body=secret-8' },
     });
     logger.error({ err: axiosLike }, 'vendor failure');
+    logger.info({ config: { encryptionKey: 'EK-secret-9', encryptionKeysPrevious: ['EK-secret-10'] } }, 'config');
     const out = text();
-    for (const secret of ['AT-secret-1', 'RT-secret-2', 'AT-secret-3', 'TW-secret-4', 'JWT-secret-5', 'N-secret-6', 'QUM6c2VjcmV0', 'TW-secret-7', 'secret-8']) {
+    for (const secret of ['EK-secret-9', 'EK-secret-10', 'AT-secret-1', 'RT-secret-2', 'AT-secret-3', 'TW-secret-4', 'JWT-secret-5', 'N-secret-6', 'QUM6c2VjcmV0', 'TW-secret-7', 'secret-8']) {
       expect(out).not.toContain(secret);
     }
     expect(out).toContain('[redacted]');
