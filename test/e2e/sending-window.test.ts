@@ -52,11 +52,12 @@ async function openSettings(now: number): Promise<{ page: Page; ui: FrameLocator
   await host.page.clock.setFixedTime(now);
   await host.page.reload();
   const ui = host.app;
-  await ui.getByTestId('sending-window-form').waitFor({ timeout: 10_000 });
+  // Two loads of the page (the second on the fixed clock): slow on a busy machine.
+  await ui.getByTestId('sending-window-form').waitFor({ timeout: 30_000 });
   return { page: host.page, ui };
 }
 
-describe('the settings page: quiet hours and the frequency cap', () => {
+describe('the settings page: quiet hours and the frequency cap', { timeout: 60_000 }, () => {
   it('changes the window in 15-minute steps, says what it means in New York, London and Sydney now, and saves the cap', async () => {
     const { page, ui } = await openSettings(TUESDAY_EVENING);
     const sentence = ui.getByTestId('quiet-hours-sentence');
@@ -153,7 +154,7 @@ async function openPanel(now: number | null): Promise<{ page: Page; panel: Frame
 const panelSends = async (body: string) =>
   (await rig.ctx.database.db.selectFrom('outbound_messages').select('id').where('company_id', '=', COMPANY).where('template', '=', body).execute()).length;
 
-describe('the deal panel and the contact’s sending window', () => {
+describe('the deal panel and the contact’s sending window', { timeout: 60_000 }, () => {
   it('shows the contact’s local time; inside the window one click sends', async () => {
     const { page, panel } = await openPanel(TUESDAY_EVENING);
     await expect.poll(() => panel.getByTestId('contact-time').textContent()).toBe(' · 13:10 their time');
@@ -232,7 +233,7 @@ describe('the deal panel and the contact’s sending window', () => {
   });
 });
 
-describe('the sandbox walk-through', () => {
+describe('the sandbox walk-through', { timeout: 60_000 }, () => {
   it('has a quiet hours switch and a "Reset the demo" button', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (e) => console.error('page error:', e.message));
