@@ -147,7 +147,7 @@ async function openPanel(now: number | null): Promise<{ page: Page; panel: Frame
   if (now !== null) await page.clock.setFixedTime(now);
   await page.goto(`${rig.appUrl}/sandbox/host?dealId=${annDeal()}`);
   const panel = page.frameLocator('#panel');
-  await panel.getByTestId('compose').waitFor({ timeout: 10_000 });
+  await panel.getByTestId('compose').waitFor({ timeout: 20_000 });
   return { page, panel };
 }
 
