@@ -31,12 +31,16 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /**
- * The app with the sandbox walk-through mounted, the demo installed, and the demo's "Quote sent follow-up"
- * automation: what the walk-through's browser tests start from.
+ * The app with the sandbox walk-through mounted, the demo installed with quiet hours off, and the demo's "Quote sent
+ * follow-up" automation: what the walk-through's browser tests start from.
  */
 export async function createWalkthroughRig(): Promise<Rig> {
   const rig = await createRig({ walkthrough: true, outbox: { rateLimit: false, pollMs: 50 } });
   await rig.installDemo();
+  // Quiet hours off, as the sandbox's demo starts: the panel's send box then never asks for a second click, whatever the
+  // hour the tests run at (test/e2e/sending-window.test.ts covers the window).
+  const company = (await rig.ctx.companies.find(String(rig.demo.companyId)))!;
+  await rig.ctx.companies.updateSettings(company.id, { ...company.parsedSettings, quietHours: null }, new Date().toISOString());
   await rig.ctx.automations.create('1001', {
     name: 'Quote sent follow-up',
     enabled: true,
