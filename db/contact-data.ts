@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Schema } from './schema.js';
 
 /** How many rows of each kind a contact's erasure deleted. */
-export type ContactDeletion = { messages: number; statusEvents: number; replies: number; reviews: number; jobs: number };
+export type ContactDeletion = { statusEvents: number; replies: number; reviews: number; jobs: number };
 
 /**
  * The tables a contact's erasure deletes rows from, for the caller to scrub afterwards (deleted must mean unreadable
@@ -15,18 +15,14 @@ export const CONTACT_TABLES = ['message_status_events', 'inbound_messages', 'con
 const CHUNK = 500;
 
 /**
- * Deletes, in the caller's transaction, everything a company holds about one number except its consent history:
- * the messages sent to it (with their delivery reports, keyed by Twilio's message id), texts still waiting for it that
- * have no number yet but go to a person the company texted there, the replies from it, its possible opt-out reviews
- * and every job about it (jobs have no number column: their payloads name it).
- *
- * A message the worker holds at this moment is deleted too: every state change the worker makes is an update of that
- * row in the state it left it in, so a deleted row stays deleted (a claimed one is then never sent; one already
- * handed to Twilio cannot be recalled, and its later delivery reports carry neither number nor text).
+ * Deletes, in the caller's transaction, what a company holds about one number around its messages: their delivery
+ * reports (keyed by Twilio's message id), the replies from the number or to those messages, its possible opt-out
+ * reviews and every job about it (jobs have no number column: their payloads name it). The messages themselves are
+ * deleted next, by their owner (the outbox store); the consent history is kept. A message already handed to Twilio
+ * cannot be recalled, and its later delivery reports carry neither number nor text.
  */
 export async function deleteContactData(trx: Transaction<Schema>, companyId: string, phoneE164: string): Promise<ContactDeletion> {
   const toNumber = trx.selectFrom('outbound_messages').where('company_id', '=', companyId).where('to_e164', '=', phoneE164);
-  const persons = (await toNumber.select('person_id').distinct().where('person_id', 'is not', null).execute()).map((r) => r.person_id!);
 
   const statusEvents = await trx
     .deleteFrom('message_status_events')
@@ -59,22 +55,7 @@ export async function deleteContactData(trx: Transaction<Schema>, companyId: str
     jobs += Number((await trx.deleteFrom('jobs').where('id', 'in', ids).executeTakeFirst()).numDeletedRows);
   }
 
-  let messages = Number((await trx.deleteFrom('outbound_messages').where('company_id', '=', companyId).where('to_e164', '=', phoneE164).executeTakeFirst()).numDeletedRows);
-  // Texts not yet tried carry no number (it is read from the person at send time): those to a person the company has
-  // texted at this number would bring it straight back.
-  for (let i = 0; i < persons.length; i += CHUNK) {
-    const deleted = await trx
-      .deleteFrom('outbound_messages')
-      .where('company_id', '=', companyId)
-      .where('to_e164', 'is', null)
-      .where('state', 'in', ['queued', 'claimed'])
-      .where('person_id', 'in', persons.slice(i, i + CHUNK))
-      .executeTakeFirst();
-    messages += Number(deleted.numDeletedRows);
-  }
-
   return {
-    messages,
     statusEvents: Number(statusEvents.numDeletedRows),
     replies: Number(replies.numDeletedRows),
     reviews: Number(reviews.numDeletedRows),

@@ -1,6 +1,7 @@
 import { CONTACT_TABLES, deleteContactData } from '../../db/contact-data.js';
 import type { Database } from '../../db/database.js';
 import type { Logger } from '../logger.js';
+import { deleteMessagesTo } from '../outbox/outbox-store.js';
 import type { OptOutList } from './opt-out-list.js';
 
 /** What an erasure deleted: the counts the admin is shown. */
@@ -20,7 +21,8 @@ export function createContactErasure(deps: ContactErasureDeps) {
 
   async function erase(companyId: string, phoneE164: string): Promise<ContactErased> {
     const { deleted, consentRows } = await database.transaction(async (trx) => {
-      const deleted = await deleteContactData(trx, companyId, phoneE164);
+      const around = await deleteContactData(trx, companyId, phoneE164);
+      const deleted = { ...around, messages: await deleteMessagesTo(trx, companyId, phoneE164) };
       return { deleted, consentRows: await optOuts.eraseMessages(companyId, phoneE164, trx) };
     });
     await database.scrubDeleted(CONTACT_TABLES);

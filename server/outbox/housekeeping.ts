@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { parseCompanySettings } from '../companies/company-settings.js';
+import { deleteFinishedBefore } from './outbox-store.js';
 
 export type RetentionDays = {
   /** Deal events are kept for idempotency (Pipedrive retries within hours); a month is ample. */
@@ -77,8 +78,6 @@ export async function pruneExpired(
 const RETENTION_BATCH = 500;
 /** How long one housekeeping pass spends on retention; a larger backlog goes on at the next pass. */
 const RETENTION_BUDGET_MS = 10_000;
-/** A message still waiting or being sent is never deleted under the worker, however old. */
-const FINISHED = ['sent', 'skipped', 'failed', 'cancelled'] as const;
 
 /**
  * Each company's retention: messages (with their delivery reports) and replies older than its `retentionDays` are
@@ -99,16 +98,7 @@ export async function pruneByRetention(database: Database, now: number, budgetMs
     const next: typeof turns = [];
     for (const company of turns) {
       const batch = await database.transaction(async (trx) => {
-        const old = trx
-          .selectFrom('outbound_messages')
-          .where('company_id', '=', company.id)
-          .where('created_at', '<', company.before)
-          .where('state', 'in', FINISHED)
-          .orderBy('created_at')
-          .limit(RETENTION_BATCH);
-        // The same batch as below (a message not sent has no sid; a null in the list matches nothing).
-        await trx.deleteFrom('message_status_events').where('provider_sid', 'in', old.select('provider_sid')).execute();
-        const messages = Number((await trx.deleteFrom('outbound_messages').where('id', 'in', old.select('id')).executeTakeFirst()).numDeletedRows);
+        const messages = await deleteFinishedBefore(trx, company.id, company.before, RETENTION_BATCH);
         const replies = await trx
           .deleteFrom('inbound_messages')
           .where('id', 'in', (eb) =>

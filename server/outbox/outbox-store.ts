@@ -230,3 +230,54 @@ export async function applyStatusCallback(
 export async function releaseExpiredClaims(db: Executor, at: string): Promise<void> {
   await db.updateTable('outbound_messages').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
 }
+
+/** At most this many ids in one IN list (far below either engine's limit on bound parameters). */
+const ID_CHUNK = 500;
+
+/**
+ * A contact's erasure: the company's messages to the number, and the texts still waiting that have no number yet
+ * (it is read from the person at send time) but go to a person the company texted there, which would bring the
+ * number straight back. A row the worker holds goes too: every change the worker makes is an update of the row in
+ * the state it left it in, so a deleted row stays deleted. The caller deletes what refers to these rows first.
+ */
+export async function deleteMessagesTo(db: Executor, companyId: string, phoneE164: string): Promise<number> {
+  const persons = (
+    await db
+      .selectFrom('outbound_messages')
+      .select('person_id')
+      .distinct()
+      .where('company_id', '=', companyId)
+      .where('to_e164', '=', phoneE164)
+      .where('person_id', 'is not', null)
+      .execute()
+  ).map((r) => r.person_id!);
+  let deleted = Number((await db.deleteFrom('outbound_messages').where('company_id', '=', companyId).where('to_e164', '=', phoneE164).executeTakeFirst()).numDeletedRows);
+  for (let i = 0; i < persons.length; i += ID_CHUNK) {
+    const waiting = await db
+      .deleteFrom('outbound_messages')
+      .where('company_id', '=', companyId)
+      .where('to_e164', 'is', null)
+      .where('state', 'in', ['queued', 'claimed'])
+      .where('person_id', 'in', persons.slice(i, i + ID_CHUNK))
+      .executeTakeFirst();
+    deleted += Number(waiting.numDeletedRows);
+  }
+  return deleted;
+}
+
+/** Messages in a final state: retention may delete them; one still waiting or being sent is never deleted under the worker. */
+const FINISHED = ['sent', 'skipped', 'failed', 'cancelled'] as const;
+
+/** A company's retention: up to `limit` of its finished messages created before `before`, oldest first, with their delivery reports. */
+export async function deleteFinishedBefore(db: Executor, companyId: string, before: string, limit: number): Promise<number> {
+  const old = db
+    .selectFrom('outbound_messages')
+    .where('company_id', '=', companyId)
+    .where('created_at', '<', before)
+    .where('state', 'in', FINISHED)
+    .orderBy('created_at')
+    .limit(limit);
+  // The same batch as below (a message not sent has no sid; a null in the list matches nothing).
+  await db.deleteFrom('message_status_events').where('provider_sid', 'in', old.select('provider_sid')).execute();
+  return Number((await db.deleteFrom('outbound_messages').where('id', 'in', old.select('id')).executeTakeFirst()).numDeletedRows);
+}
