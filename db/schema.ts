@@ -122,6 +122,8 @@ export interface OutboundMessagesTable {
   updated_at: string;
   /** When a message held for quiet hours may go (kept once it went: it was sent later than its event). */
   not_before: Defaulted<string | null>;
+  /** The worker holding the claim (or the send); see WorkersTable. */
+  claimed_by: Defaulted<string | null>;
 }
 
 export interface MessageStatusEventsTable {
@@ -144,6 +146,8 @@ export interface JobsTable {
   next_attempt_at: string;
   claimed_until: string | null;
   last_error: string | null;
+  /** The worker holding the claim; see WorkersTable. */
+  claimed_by: Defaulted<string | null>;
   created_at: string;
   updated_at: string;
 }
@@ -199,6 +203,7 @@ export interface Schema {
   inbound_messages: InboundMessagesTable;
   sender_pace: SenderPaceTable;
   consent_reviews: ConsentReviewsTable;
+  workers: WorkersTable;
 }
 
 export type Company = Selectable<CompaniesTable>;
@@ -234,3 +239,12 @@ export interface ConsentReviewsTable {
   created_at: string;
 }
 export type ConsentReview = Selectable<ConsentReviewsTable>;
+
+/** A running outbox worker (one per process): its heartbeat says it is alive; claims name it in `claimed_by`. */
+export interface WorkersTable {
+  id: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
+}

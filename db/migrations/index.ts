@@ -17,6 +17,7 @@ import * as reportLists from './2026-12-01T1500-report-lists.js';
 import * as consentReviews from './2026-12-01T1600-consent-reviews.js';
 import * as scheduled from './2026-12-01T1900-scheduled.js';
 import * as consentBySender from './2026-12-01T2000-consent-by-sender.js';
+import * as workers from './2026-12-01T2100-workers.js';
 
 export type { AppMigration, MigrationInput } from './migration-types.js';
 
@@ -40,4 +41,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026-12-01T1600-consent-reviews': consentReviews,
   '2026-12-01T1900-scheduled': scheduled,
   '2026-12-01T2000-consent-by-sender': consentBySender,
+  '2026-12-01T2100-workers': workers,
 };
