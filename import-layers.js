@@ -41,7 +41,7 @@ export const LAYERS = {
   db: { paths: ['db/'], mayImport: ['db'] },
   // Imported by every layer, so it imports none of them but the shared modules.
   kernel: {
-    paths: ['server/config.ts', 'server/errors.ts', 'server/logger.ts', 'server/html.ts', 'server/timed-answers.ts', 'server/security/'],
+    paths: ['server/config.ts', 'server/errors.ts', 'server/logger.ts', 'server/metrics.ts', 'server/html.ts', 'server/timed-answers.ts', 'server/security/'],
     mayImport: ['kernel', 'shared'],
   },
   // Pure modules every layer and the browser UI use, kept in the folder they belong to: limits, id patterns and the

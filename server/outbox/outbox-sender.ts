@@ -8,6 +8,7 @@ import { hasPendingReview } from '../consent/review-store.js';
 import type { DealSnapshot } from '../automations/deal-event.js';
 import { InstallationRevokedError, NotFoundError, SmsProviderError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { secondsSince, type Metrics, type SendResult } from '../metrics.js';
 import { checkResolvedEligibility, composeMessage, resolveDefaultPhone } from '../messaging/index.js';
 import type { CrmPerson, CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
@@ -15,7 +16,7 @@ import type { Sender, SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
 import * as store from './outbox-store.js';
 import type { Recovery } from './recovery.js';
-import { classifySendFailure, isRetryablePipedriveError, type RetryPolicy } from './retry-policy.js';
+import { classifySendFailure, isRetryablePipedriveError, type RetryPolicy, type SendFailure } from './retry-policy.js';
 import type { createSenderPace } from './sender-pace.js';
 import type { createFairShare } from './fair-share.js';
 import { dealStillInTrigger, MAX_VALIDITY_SECONDS, sentLaterThanEvent, type SendRules } from './send-rules.js';
@@ -48,16 +49,20 @@ export type OutboxSenderDeps = {
    * other things switch these off, so they never depend on the time of day or on how often they text one number). */
   quietHours: boolean;
   frequencyCap: boolean;
+  metrics: Metrics;
 };
 
 const DAY_MS = 24 * 60 * 60_000;
+
+/** A failure's meaning, as the sends counter names it. */
+const SEND_RESULT: Record<SendFailure, SendResult> = { unsubscribed: 'unsubscribed', refused: 'refused', resend: 'rate_limited', look_first: 'unknown' };
 
 /** Owner names change rarely and every message of a deal needs one: keep them a few minutes. */
 const OWNER_TTL_MS = 5 * 60_000;
 
 /** One claimed message: composed from the deal, person and owner as they are now, checked again, sent, recorded. */
 export function createOutboxSender(deps: OutboxSenderDeps) {
-  const { database, optOuts, sms, now, log, retry, recovery } = deps;
+  const { database, optOuts, sms, now, log, retry, recovery, metrics } = deps;
   const { db } = database;
   const owners = new Map<string, { name: string | null; at: number }>();
   const statusCallback = `${deps.appUrl}/webhooks/twilio/status`;
@@ -75,6 +80,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
   }
 
   async function processMessage(row: OutboundMessage, companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
+    const taken = process.hrtime.bigint();
     const company = await companyOf(row.company_id);
     if (!company) return store.markCancelled(db, row.id, 'company_removed', now());
     // The company's own account when it has one, else the app's default; read at send time, like consent.
@@ -172,10 +178,10 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     });
     if (!go) return;
     const sending: OutboundMessage = { ...row, state: 'sending', sending_at: sendingAt, attempts, to_e164: eligible.e164, body: composed.body, sender: sender.key };
-    await send(sending, sender, person.id, company, validityPeriod);
+    await send(sending, sender, person.id, company, taken, validityPeriod);
   }
 
-  async function send(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, validityPeriod?: number): Promise<void> {
+  async function send(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, taken: bigint, validityPeriod?: number): Promise<void> {
     try {
       const sent = await sms.send(sender.account, {
         to: row.to_e164!,
@@ -186,17 +192,23 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
         // An automation message stuck upstream expires when the recipient's window closes, never arrives at night.
         ...(validityPeriod !== undefined ? { validityPeriod } : {}),
       });
+      metrics.observeSendLatency(secondsSince(taken));
+      metrics.observeEndToEndLatency((now() - Date.parse(row.created_at)) / 1000);
+      metrics.sendFinished('sent', null);
       await recovery.confirmSent(row, sent.sid, sent.status, sender.account.accountSid);
       log.info({ id: row.id, companyId: row.company_id, sid: sent.sid }, 'SMS sent');
     } catch (error) {
       if (!(error instanceof SmsProviderError)) throw error;
+      metrics.observeSendLatency(secondsSince(taken));
       await sendFailed(row, sender, personId, company, error);
     }
   }
 
   async function sendFailed(row: OutboundMessage, sender: Sender, personId: number, company: CompanyProfile, error: SmsProviderError) {
     const code = error.providerCode === null ? null : String(error.providerCode);
-    switch (classifySendFailure(error)) {
+    const failure = classifySendFailure(error);
+    metrics.sendFinished(SEND_RESULT[failure], error.providerCode);
+    switch (failure) {
       case 'unsubscribed':
         await recordUnsubscribed(row, sender, personId, company, code, error.message);
         return;

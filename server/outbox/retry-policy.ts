@@ -1,6 +1,7 @@
 import type { Database } from '../../db/database.js';
 import type { OutboundMessage } from '../../db/schema.js';
 import { PipedriveApiError, SmsProviderError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import * as store from './outbox-store.js';
 
 export type RetryOptions = { retryBaseMs: number; retryMaxMs: number; maxAttempts: number };
@@ -26,7 +27,7 @@ export function classifySendFailure(error: SmsProviderError): SendFailure {
 /** Pipedrive's 429 and 5xx (and a token it cannot refresh yet) pass; anything else will not by trying again. */
 export const isRetryablePipedriveError = (error: unknown): error is PipedriveApiError => error instanceof PipedriveApiError && error.retryable;
 
-export function createRetryPolicy(database: Database, options: RetryOptions, now: () => number) {
+export function createRetryPolicy(database: Database, options: RetryOptions, now: () => number, metrics?: Metrics) {
   function backoff(attempts: number): number {
     const ceiling = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.max(0, attempts - 1));
     // Half fixed, half random: spreads retries of a burst without ever retrying immediately.
@@ -36,9 +37,11 @@ export function createRetryPolicy(database: Database, options: RetryOptions, now
   /** Queues the message again after a backoff, or gives up once it has had its attempts. */
   async function retryLater(row: OutboundMessage, fromState: store.HeldState, attempts: number, error: { code: string | null; message: string }): Promise<void> {
     if (attempts >= options.maxAttempts) {
+      metrics?.messageRetry('gave_up');
       await store.markFailed(database.db, row.id, fromState, { code: error.code, message: `${error.message} (gave up after ${attempts} attempts)` }, now());
       return;
     }
+    metrics?.messageRetry('retry');
     await store.retryLater(database.db, row.id, fromState, now() + backoff(attempts), error, now());
   }
 
