@@ -34,11 +34,15 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => {
+      logger.error({ signal }, 'shutdown did not finish within 10 s; exiting without waiting further');
+      process.exit(1);
+    }, 10_000);
     force.unref();
     await running.close();
     await sandbox?.stop();
     clearTimeout(force);
+    logger.info({ signal }, 'shut down cleanly');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -7,8 +7,9 @@ import type { AppContext } from './context.js';
 export type RunningServer = { server: Server; port: number; /** The address actually bound. */ host: string; close(): Promise<void> };
 
 /**
- * Migrates, listens and starts the outbox worker. `close` stops accepting, lets in-flight requests finish, lets the
- * worker finish the items it holds, then closes the database.
+ * Migrates, listens and starts the outbox worker. `close` (a graceful shutdown) stops accepting and, at the same time,
+ * stops the worker: requests under way and the sends already started finish, the claims not started go back to the
+ * queue for the next instance; each keep-alive connection is closed as soon as it is idle; then the database closes.
  */
 export async function startServer(
   ctx: AppContext,
@@ -29,11 +30,16 @@ export async function startServer(
     port: (server.address() as AddressInfo).port,
     host: (server.address() as AddressInfo).address,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await ctx.outbox.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A connection kept alive by a webhook sender would hold the close for its keep-alive timeout: closed as soon as
+      // it is idle (a request under way finishes first).
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      try {
+        await Promise.all([closed, ctx.outbox.stop()]);
+      } finally {
+        clearInterval(idle);
+      }
       await ctx.database.close();
     },
   };
