@@ -58,6 +58,8 @@ export type Config = {
    * authentications are counted per client address, so behind a load balancer this must be set.
    */
   trustProxy: number | string[] | false;
+  /** Bearer token of `GET /metrics`; null: the route does not exist (404). */
+  metricsToken: string | null;
 };
 
 /** A Config whose sandbox gaps are filled: what createContext needs. */
@@ -111,6 +113,9 @@ const envSchema = z.object({
   HOST: optional,
   TRUST_PROXY: optional.refine((v) => v === undefined || parseTrustProxy(v) !== null, {
     message: 'TRUST_PROXY must be a number of proxy hops (1 for one load balancer) or a comma-separated list of proxy addresses or subnets',
+  }),
+  METRICS_TOKEN: optional.refine((v) => v === undefined || (v.length >= 16 && v.length <= 512 && !/\s/.test(v)), {
+    message: 'METRICS_TOKEN must be 16 to 512 characters without spaces (generate one with: openssl rand -hex 32)',
   }),
   LOG_LEVEL: optional.refine(
     (v) => v === undefined || ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v),
@@ -210,6 +215,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sharedSenderRate: e.SHARED_SENDER_RATE === undefined ? 1 : Number(e.SHARED_SENDER_RATE),
     host: e.HOST ?? (sandbox ? '127.0.0.1' : null),
     trustProxy: e.TRUST_PROXY === undefined ? false : (parseTrustProxy(e.TRUST_PROXY) ?? false),
+    metricsToken: e.METRICS_TOKEN ?? null,
   };
 }
 

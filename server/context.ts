@@ -23,6 +23,8 @@ import { createJobRunner, type JobRunner } from './jobs/job-runner.js';
 import { registerPipedriveJobs } from './jobs/pipedrive-jobs.js';
 import { createFailureLimiter, type AbuseLimits, type FailureLimiter } from './http/abuse-limit.js';
 import { createRecipientZones, type RecipientZones } from './geo/recipient-zones.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { queueDepth } from '../db/queue-depth.js';
 
 export type Clock = { now(): number };
 
@@ -58,6 +60,8 @@ export type AppContext = {
   failures: FailureLimiter;
   /** A number's possible time zones, one cache for the outbox (quiet hours) and the panel (the contact's local time). */
   zones: RecipientZones;
+  /** Prometheus metrics, one registry per context (`GET /metrics`). */
+  metrics: Metrics;
 };
 
 export type ContextOverrides = Partial<Pick<AppContext, 'logger' | 'clock' | 'database'>> & {
@@ -71,6 +75,8 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const clock = overrides.clock ?? { now: () => Date.now() };
   const database = overrides.database ?? openDatabase(config.databaseUrl);
+  const metrics = createMetrics();
+  metrics.setQueueDepth(() => queueDepth(database));
   const secrets = createSecretBox(config.encryptionKey, config.encryptionKeysPrevious);
   const oauth = createOAuthClient({
     clientId: config.pipedrive.clientId,
@@ -85,6 +91,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     secrets,
     logger: logger.child({ subsystem: 'installations' }),
     now: clock.now,
+    metrics,
   });
   const provisioner = createProvisioner({
     database,
@@ -93,14 +100,14 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     appUrl: config.appUrl,
     now: clock.now,
   });
-  const sms = createTwilioGateway({ apiUrl: config.twilioApiUrl });
+  const sms = createTwilioGateway({ apiUrl: config.twilioApiUrl, metrics });
   const senders = createSenderDirectory({ twilio: config.twilio, secrets, database, logger: logger.child({ subsystem: 'senders' }) });
   const companies = createCompanyStore(database);
   const automations = createAutomationStore(database, clock.now);
   const dealEvents = createDealEventRecorder(database);
   const optOuts = createOptOutList(database, clock.now);
   const consent = createConsentService({ database, optOuts, now: clock.now, logger });
-  const jobs = createJobRunner({ database, companies, installations, logger, now: clock.now });
+  const jobs = createJobRunner({ database, companies, installations, logger, now: clock.now, metrics });
   const zones = createRecipientZones();
   registerPipedriveJobs(jobs);
   jobs.register('inbound.log_reply', runInboundReplyJob);
@@ -120,6 +127,7 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
       sharedSenderRate: config.sharedSenderRate,
       jobs,
       zones,
+      metrics,
     },
     overrides.outboxOptions,
   );
@@ -150,5 +158,6 @@ export function createContext(config: ReadyConfig, overrides: ContextOverrides =
     reports,
     failures,
     zones,
+    metrics,
   };
 }

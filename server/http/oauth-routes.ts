@@ -79,6 +79,7 @@ export function createOAuthRouter(ctx: AppContext): Router {
     }
     const crm = createPipedriveClient({
       apiDomain: tokens.apiDomain,
+      metrics: ctx.metrics,
       tokens: { accessToken: async () => tokens.accessToken, refreshAfterUnauthorized: async () => tokens.accessToken },
     });
     const me = await crm.getCurrentUser();

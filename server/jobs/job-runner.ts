@@ -3,6 +3,7 @@ import type { Job } from '../../db/schema.js';
 import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
 import { PipedriveApiError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
 import { claimDue, releaseExpiredClaims, type JobKind, type JobPayloads } from './job-queue.js';
@@ -21,6 +22,8 @@ export type JobRunnerDeps = {
   installations: Installations;
   logger: Logger;
   now: () => number;
+  /** Retries and give-ups are counted here. */
+  metrics?: Metrics;
 };
 
 /** Runs claimed jobs with the handler registered for their kind; Pipedrive's 429/5xx retry with backoff. */
@@ -54,6 +57,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const attempts = job.attempts + 1;
       const message = error instanceof Error ? error.message : String(error);
       const retryable = error instanceof PipedriveApiError && error.retryable;
+      if (retryable) deps.metrics?.jobRetry(handlers.has(job.kind) ? job.kind : 'unknown', attempts >= retry.maxAttempts ? 'gave_up' : 'retry');
       if (!retryable || attempts >= retry.maxAttempts) {
         if (!(error instanceof JobSkipped)) log.warn({ jobId: job.id, kind: job.kind, err: error }, 'Pipedrive write-back failed');
         await done({ state: 'failed', attempts, last_error: message });

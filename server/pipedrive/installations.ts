@@ -3,6 +3,7 @@ import { COMPANY_TABLES, deleteCompanyData } from '../../db/company-data.js';
 import type { Installation } from '../../db/schema.js';
 import { InstallationRevokedError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { SealedSecretError, sealedPlaces, type SecretBox } from '../security/crypto.js';
 import { createAdminRights, type AdminRight } from './admin-rights.js';
 import type { CrmPort, CrmUser } from './crm-port.js';
@@ -46,6 +47,8 @@ export function createInstallations(deps: {
   secrets: SecretBox;
   logger: Logger;
   now: () => number;
+  /** Handed to each Pipedrive client: call durations and 429s. */
+  metrics?: Metrics;
 }): Installations {
   const { database, oauth, secrets, logger, now } = deps;
   const { db } = database;
@@ -238,7 +241,7 @@ export function createInstallations(deps: {
       const cached = clients.get(key);
       if (cached) return cached;
       const token = await current(companyId, chosen);
-      const client = createPipedriveClient({ apiDomain: token.apiDomain, tokens: tokenSource(companyId, chosen) });
+      const client = createPipedriveClient({ apiDomain: token.apiDomain, tokens: tokenSource(companyId, chosen), metrics: deps.metrics });
       clients.set(key, client);
       return client;
     },

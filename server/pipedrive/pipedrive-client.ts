@@ -8,6 +8,7 @@ import {
   WebhooksApi,
 } from 'pipedrive/v1';
 import { PipedriveApiError } from '../errors.js';
+import { secondsSince, type Metrics } from '../metrics.js';
 import { HttpFailure, installInterceptors } from './sdk-http.js';
 import type {
   CrmActivityType,
@@ -34,6 +35,8 @@ export type PipedriveClientOptions = {
   maxRateLimitRetries?: number;
   maxRateLimitWaitMs?: number;
   timeoutMs?: number;
+  /** Each call's duration and outcome (every attempt), 429s counted. */
+  metrics?: Metrics;
 };
 
 export function createPipedriveClient(options: PipedriveClientOptions): CrmPort {
@@ -70,10 +73,14 @@ export function createPipedriveClient(options: PipedriveClientOptions): CrmPort 
   async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
+      const started = process.hrtime.bigint();
       try {
-        return await fn();
+        const result = await fn();
+        options.metrics?.vendorCall('pipedrive', what, 200, secondsSince(started));
+        return result;
       } catch (error) {
         if (!(error instanceof HttpFailure)) throw error;
+        options.metrics?.vendorCall('pipedrive', what, error.status, secondsSince(started));
         const refused = error.sentToken ?? currentToken;
         if (error.status === 401 && !refreshed && refused !== null) {
           refreshed = true;

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import twilio from 'twilio';
 import { SmsProviderError } from '../errors.js';
+import { secondsSince, type Metrics } from '../metrics.js';
 import type { ProviderMessage, SmsAccount, SmsPort } from './sms-port.js';
 
 type RequestOptions = Parameters<InstanceType<typeof twilio.RequestClient>['request']>[0];
@@ -31,7 +32,7 @@ export type TwilioGateway = SmsPort & { cachedAccounts(): string[] };
 /** Clients kept at most: a few hundred accounts cover the companies that text in any few minutes. */
 const MAX_CLIENTS = 500;
 
-export function createTwilioGateway(options: { apiUrl: string; maxClients?: number }): TwilioGateway {
+export function createTwilioGateway(options: { apiUrl: string; maxClients?: number; /** Each call's duration and outcome, 429s counted. */ metrics?: Metrics }): TwilioGateway {
   const isDefault = /^https:\/\/api\.twilio\.com\/?$/.test(options.apiUrl);
   const origin = isDefault ? null : new URL(options.apiUrl);
   // One client per account and token, least recently used dropped first: companies come and go, and anyone who can
@@ -40,16 +41,19 @@ export function createTwilioGateway(options: { apiUrl: string; maxClients?: numb
   const clients = new LRUCache<string, { accountSid: string; client: ReturnType<typeof twilio> }>({ max: options.maxClients ?? MAX_CLIENTS });
 
   /** Runs calls on the account's client; it is kept once Twilio has accepted its credentials, and dropped when it refuses them. */
-  async function withClient<T>(account: SmsAccount, calls: (client: ReturnType<typeof twilio>) => Promise<T>): Promise<T> {
+  async function withClient<T>(account: SmsAccount, operation: string, calls: (client: ReturnType<typeof twilio>) => Promise<T>): Promise<T> {
     const key = `${account.accountSid}:${account.authToken}`;
     const cached = clients.get(key);
     const client = cached?.client ?? twilio(account.accountSid, account.authToken, { httpClient: new OriginRequestClient(origin) });
+    const started = process.hrtime.bigint();
     try {
       const result = await calls(client);
+      options.metrics?.vendorCall('twilio', operation, 200, secondsSince(started));
       if (!cached) clients.set(key, { accountSid: account.accountSid, client });
       return result;
     } catch (error) {
       const translated = translate(error);
+      options.metrics?.vendorCall('twilio', operation, translated.status, secondsSince(started));
       if (translated.status === 401 || translated.providerCode === 20003) clients.delete(key);
       throw translated;
     }
@@ -58,7 +62,7 @@ export function createTwilioGateway(options: { apiUrl: string; maxClients?: numb
   return {
     cachedAccounts: () => [...clients.values()].map((c) => c.accountSid),
     async send(account, sms) {
-      const message = await withClient(account, (client) =>
+      const message = await withClient(account, 'messages.create', (client) =>
         client.messages.create({
           to: sms.to,
           body: sms.body,
@@ -72,20 +76,20 @@ export function createTwilioGateway(options: { apiUrl: string; maxClients?: numb
     },
     async fetch(account, sid) {
       try {
-        return toMessage(await withClient(account, (client) => client.messages(sid).fetch()));
+        return toMessage(await withClient(account, 'messages.fetch', (client) => client.messages(sid).fetch()));
       } catch (error) {
         if ((error as SmsProviderError).status === 404) return null;
         throw error;
       }
     },
     async listSentTo(account, to, since) {
-      const list = await withClient(account, (client) => client.messages.list({ to, dateSentAfter: since, limit: 50 }));
+      const list = await withClient(account, 'messages.list', (client) => client.messages.list({ to, dateSentAfter: since, limit: 50 }));
       return list.map(toMessage);
     },
     async checkSender(account, sender) {
       let found;
       try {
-        found = await withClient(account, (client) => client.api.v2010.accounts(account.accountSid).fetch());
+        found = await withClient(account, 'accounts.fetch', (client) => client.api.v2010.accounts(account.accountSid).fetch());
       } catch (error) {
         const status = (error as SmsProviderError).status;
         if (status === 401 || status === 403 || status === 404) {
@@ -98,10 +102,10 @@ export function createTwilioGateway(options: { apiUrl: string; maxClients?: numb
       }
       try {
         if (sender.messagingServiceSid !== undefined) {
-          const service = await withClient(account, (client) => client.messaging.v1.services(sender.messagingServiceSid).fetch());
+          const service = await withClient(account, 'services.fetch', (client) => client.messaging.v1.services(sender.messagingServiceSid).fetch());
           return { ok: true, inboundUrl: service.useInboundWebhookOnNumber ? null : (service.inboundRequestUrl ?? null), numberSid: null };
         }
-        const numbers = await withClient(account, (client) => client.incomingPhoneNumbers.list({ phoneNumber: sender.from, limit: 50 }));
+        const numbers = await withClient(account, 'numbers.list', (client) => client.incomingPhoneNumbers.list({ phoneNumber: sender.from, limit: 50 }));
         const number = numbers.find((n) => n.phoneNumber === sender.from);
         if (!number) return { ok: false, reason: 'sender_not_found', message: `${sender.from} is not a number of this Twilio account.` };
         return { ok: true, inboundUrl: number.smsUrl || null, numberSid: number.sid };
@@ -113,7 +117,7 @@ export function createTwilioGateway(options: { apiUrl: string; maxClients?: numb
       }
     },
     async setInboundUrl(account, numberSid, url) {
-      await withClient(account, (client) => client.incomingPhoneNumbers(numberSid).update({ smsUrl: url, smsMethod: 'POST' }));
+      await withClient(account, 'numbers.update', (client) => client.incomingPhoneNumbers(numberSid).update({ smsUrl: url, smsMethod: 'POST' }));
     },
     validateSignature(authToken, signature, url, params) {
       return twilio.validateRequest(authToken, signature, url, params);
