@@ -43,7 +43,7 @@ export function MessageList({ days, scope, title, canDownload, onClose }: { days
               <PipedriveLink base={base} what="deal" id={m.dealId}>
                 {m.dealTitle ?? (m.dealId !== null ? `Deal ${m.dealId}` : 'No deal')}
               </PipedriveLink>
-              <StatusBadge status={m.status} reason={m.reason} />
+              <StatusBadge status={m.status} reason={m.reason} notBefore={m.notBefore} />
             </div>
             <p className="row-body" data-testid="message-body">
               {m.body ?? <em>No text: a rule stopped it before it was written.</em>}

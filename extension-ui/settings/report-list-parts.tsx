@@ -92,10 +92,11 @@ export function statusWords(status: string, reason: string | null): string {
   return `${base}: ${words ? `${words}${/^\d+$/.test(reason) ? ` (${reason})` : ''}` : `error ${reason}`}`;
 }
 
-export function StatusBadge({ status, reason }: { status: string; reason: string | null }) {
+export function StatusBadge({ status, reason, notBefore = null }: { status: string; reason: string | null; notBefore?: string | null }) {
   return (
     <span className={`status-badge ${TONE[status] ?? 'neutral'}`} data-testid="message-status" data-status={status}>
       {statusWords(status, reason)}
+      {notBefore && ` until ${when(notBefore)} (the contact's quiet hours)`}
     </span>
   );
 }

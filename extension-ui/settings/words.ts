@@ -48,6 +48,10 @@ export const SKIP_REASON_WORDS: Record<string, string> = {
   link_shortener: 'link shortener',
   no_person: 'no contact person',
   unknown_field: 'unknown merge field',
+  frequency_cap: 'frequency cap reached',
+  stage_changed: 'the deal left the stage',
+  opt_out_review: 'possible opt-out awaiting review',
+  no_sending_window: 'no sending window for the contact',
 };
 
 export function plural(count: number, one: string, many = `${one}s`): string {

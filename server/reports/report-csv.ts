@@ -15,7 +15,7 @@ export function messagesCsv(lists: ReportLists, companyId: string, filter: ListF
   const link = linker(pipedriveUrl);
   return csvOf(
     lists.messageBatches(companyId, filter),
-    ['created_at', 'sent_at', 'automation', 'deal_id', 'deal_title', 'deal_url', 'person_id', 'person_url', 'to', 'status', 'reason', 'body', 'replies', 'message_id'],
+    ['created_at', 'sent_at', 'automation', 'deal_id', 'deal_title', 'deal_url', 'person_id', 'person_url', 'to', 'status', 'reason', 'not_before', 'body', 'replies', 'message_id'],
     (m: ReportMessage) => [
       m.createdAt,
       m.sentAt,
@@ -28,6 +28,7 @@ export function messagesCsv(lists: ReportLists, companyId: string, filter: ListF
       m.to,
       m.status,
       m.reason,
+      m.notBefore,
       m.body,
       m.replies.length,
       m.id,

@@ -23,6 +23,8 @@ export type ReportMessage = {
   reason: string | null;
   createdAt: string;
   sentAt: string | null;
+  /** When a message held by the recipient's quiet hours may go (status scheduled); else null. */
+  notBefore: string | null;
   /** Every reply to this message, oldest first. */
   replies: ReportMessageReply[];
 };

@@ -23,7 +23,7 @@ const IN_SIZES = [10, 50, 100, 200, 500, 1000];
 
 const MESSAGE_COLUMNS = [
   'id', 'source', 'automation_id', 'automation_name', 'deal_id', 'person_id', 'to_e164', 'body', 'state', 'provider_status',
-  'skip_reason', 'error_code', 'created_at', 'sent_at', 'context',
+  'skip_reason', 'error_code', 'created_at', 'sent_at', 'context', 'not_before',
 ] as const;
 
 type MessageRow = {
@@ -42,6 +42,7 @@ type MessageRow = {
   created_at: string;
   sent_at: string | null;
   context: string;
+  not_before: string | null;
 };
 
 type Page<T> = { rows: T[]; next: CursorKey | null };
@@ -261,6 +262,7 @@ function toMessage(r: MessageRow, replies: ReportMessageReply[]): ReportMessage 
     reason: reasonOf(r),
     createdAt: r.created_at,
     sentAt: r.sent_at,
+    notBefore: r.state === 'scheduled' ? r.not_before : null,
     replies,
   };
 }

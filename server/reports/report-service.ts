@@ -42,14 +42,14 @@ export function createReportService(database: Database) {
         >`
           SELECT source, automation_id, skip_reason AS reason, MAX(automation_name) AS name,
                  COUNT(*) AS total,
-                 SUM(CASE WHEN state IN ('queued', 'claimed', 'sending') THEN 1 ELSE 0 END) AS pending,
+                 SUM(CASE WHEN state IN ('queued', 'claimed', 'sending', 'scheduled') THEN 1 ELSE 0 END) AS pending,
                  SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END) AS sent,
                  SUM(CASE WHEN state = 'sent' AND provider_status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
                  SUM(CASE WHEN state = 'failed' OR (state = 'sent' AND provider_status IN ('undelivered', 'failed')) THEN 1 ELSE 0 END) AS failed,
                  SUM(CASE WHEN state IN ('skipped', 'cancelled') THEN 1 ELSE 0 END) AS skipped,
                  SUM(CASE WHEN state = 'failed' AND error_code = '21610' THEN 1 ELSE 0 END) AS refused_opted_out
           FROM outbound_messages
-          WHERE company_id = ${companyId} AND created_at >= ${since} AND created_at < ${until}
+          WHERE company_id = ${companyId} AND created_at >= ${since} AND created_at <= ${until}
           GROUP BY source, automation_id, skip_reason`),
         // Replies are attributed to the message they answer; only replies to messages of the period count.
         aside(sql<{ source: string; automation_id: string | null; replied: number | string; opted_out: number | string }>`
@@ -59,7 +59,7 @@ export function createReportService(database: Database) {
           FROM inbound_messages i
           JOIN outbound_messages o ON o.id = i.reply_to_message_id
           WHERE i.company_id = ${companyId} AND i.received_at >= ${since}
-            AND o.company_id = ${companyId} AND o.created_at >= ${since} AND o.created_at < ${until}
+            AND o.company_id = ${companyId} AND o.created_at >= ${since} AND o.created_at <= ${until}
           GROUP BY o.source, o.automation_id`),
         db.selectFrom('automations').select(['id', 'name']).where('company_id', '=', companyId).execute(),
       ]);

@@ -75,6 +75,13 @@ describe.each(engines)('quiet hours, the frequency cap and fresh at send time on
       expect(sentTo(ANN_PHONE)).toHaveLength(0);
       // The panel shows it waiting, and until when.
       expect((await panelMessages())[0]).toMatchObject({ status: 'scheduled', notBefore: new Date(MORNING_IN_LA).toISOString(), reason: null });
+      // So do the reports: the message list with its time, and the counts as a message still to go.
+      const auth = `Bearer ${await rig.jwt()}`;
+      const list = await request(rig.appUrl).get('/api/reports/messages').set('authorization', auth);
+      expect(list.status).toBe(200);
+      expect(list.body.messages[0]).toMatchObject({ status: 'scheduled', notBefore: new Date(MORNING_IN_LA).toISOString(), reason: null });
+      const counts = await request(rig.appUrl).get('/api/reports').set('authorization', auth);
+      expect(counts.body.totals).toMatchObject({ total: 1, pending: 1 });
 
       time.set(MORNING_IN_LA - MINUTE);
       await rig.drain();

@@ -48,6 +48,8 @@ export const reportMessageSchema = z.strictObject({
   reason: z.string().nullable(),
   createdAt: z.string(),
   sentAt: z.string().nullable(),
+  /** When a message held by the recipient's quiet hours may go (status scheduled); else null. */
+  notBefore: z.string().nullable(),
   /** Every reply to the message, oldest first. */
   replies: z.array(reportMessageReplySchema),
 });
