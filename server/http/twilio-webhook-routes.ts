@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
 import type { AppContext } from '../context.js';
 import { BadRequestError } from '../errors.js';
-import { isProgress, KNOWN_STATUSES } from '../outbox/message-status.js';
+import { KNOWN_STATUSES } from '../outbox/message-status.js';
 import { applyStatusCallback } from '../outbox/outbox-store.js';
 import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
@@ -46,26 +46,23 @@ export function createTwilioWebhookRouter(ctx: AppContext): Router {
     if (!KNOWN_STATUSES.includes(status)) throw new BadRequestError(`unknown MessageStatus "${status}"`);
     const errorCode = params.ErrorCode && /^\d{1,6}$/.test(params.ErrorCode) ? params.ErrorCode : null;
     const at = new Date(ctx.clock.now()).toISOString();
-    const foreign = await ctx.database.transaction(async (trx) => {
-      const row = await trx
-        .selectFrom('outbound_messages')
-        .select(['id', 'company_id', 'account_sid', 'provider_status'])
-        .where('provider_sid', '=', sid)
-        .executeTakeFirst();
-      if (row && !(await sentBy(trx, row, accountSid))) return row;
+    const db = ctx.database.db;
+    const row = await db.selectFrom('outbound_messages').select(['id', 'company_id', 'account_sid']).where('provider_sid', '=', sid).executeTakeFirst();
+    const foreign = row && !(await sentBy(db, row, accountSid)) ? row : null;
+    if (!foreign) {
       // Recorded once per message, account and status: a replayed callback adds nothing. A callback that arrives
-      // before the send is confirmed is kept with its account; the confirmation takes only its own account's.
-      await trx
+      // before the send is confirmed is kept with its account, and the confirmation applies it (markSent). Recorded
+      // first and on its own (committed before the move below): whichever of this callback and a confirmation running
+      // now comes second sees the other's write, so an early callback is never lost between the two.
+      await db
         .insertInto('message_status_events')
         .values({ id: randomUUID(), provider_sid: sid, account_sid: accountSid, status, error_code: errorCode, received_at: at })
         .onConflict((oc) => oc.columns(['provider_sid', 'account_sid', 'status']).doNothing())
         .execute();
-      if (row && isProgress(row.provider_status, status)) {
-        // Only over the status we read: a concurrent callback that got further is never undone.
-        await applyStatusCallback(trx, row, { status, errorCode }, at);
-      }
-      return null;
-    });
+      // One conditional UPDATE by status rank: two callbacks at once (Twilio sends 'sent' and 'delivered' close
+      // together, maybe to two instances) both apply, and the further one stays whatever their order.
+      await applyStatusCallback(db, { sid, accountSid, status, errorCode }, at, row && row.account_sid === null ? row.id : null);
+    }
     if (foreign) {
       // A status callback changes only a message its own Twilio account sent. The caller did sign validly with an
       // account the app knows, so it is acknowledged (Twilio would retry an error) with no effect, and logged.

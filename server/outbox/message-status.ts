@@ -17,6 +17,9 @@ const RANK: Record<string, number> = {
 
 export const KNOWN_STATUSES = Object.keys(RANK);
 
+/** The table as pairs, for the store to rank a stored status in SQL the same way (see outbox-store.ts). */
+export const STATUS_RANKS: readonly (readonly [string, number])[] = Object.entries(RANK);
+
 export function statusRank(status: string | null | undefined): number {
   return status ? (RANK[status] ?? 0) : 0;
 }

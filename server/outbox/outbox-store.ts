@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { OutboundMessage, Schema } from '../../db/schema.js';
 import { claimDueMessages, claimMessagesInTurns, releaseDueScheduled, type CompanyQuota } from '../../db/queue-queries.js';
+import { STATUS_RANKS, statusRank } from './message-status.js';
 
 /**
  * The one owner of an outbound message's life: every change of state of `outbound_messages` goes through here
@@ -140,14 +141,19 @@ export async function markSending(
   return Number(marked.numUpdatedRows) === 1;
 }
 
-/** Twilio accepted the message (or a lookup found it did): its sid, account and the furthest status seen. */
-export const markSent = (
+/**
+ * Twilio accepted the message (or a lookup found it did): its sid, account and the furthest status seen. A status
+ * callback may have come in while the send was being confirmed, when no row carried the sid yet: once the row does,
+ * the callbacks recorded meanwhile are applied. Not in a transaction: the row must be committed before that second
+ * statement, so that a callback recorded after it reads the sid (one of the two always sees the other's write).
+ */
+export async function markSent(
   db: Executor,
   id: string,
   sent: { sid: string; accountSid: string; status: string; errorCode: string | null },
   at: number,
-) =>
-  finish(db, id, 'sending', {
+): Promise<void> {
+  await finish(db, id, 'sending', {
     state: 'sent',
     provider_sid: sent.sid,
     account_sid: sent.accountSid,
@@ -157,6 +163,8 @@ export const markSent = (
     sent_at: iso(at),
     status_at: iso(at),
   }, at);
+  await applyRecordedCallbacks(db, id, sent, iso(at));
+}
 
 /**
  * The persons a company has texted at this number, as far as its own messages tell: an opt-out that names no person
@@ -211,18 +219,56 @@ export async function cancelQueuedTo(
   return Number(cancelled.numUpdatedRows);
 }
 
-/** A Twilio status callback moves the message on, only over the status read: a callback that got further wins. */
+/** A status's rank in SQL, from the one table in message-status.ts: `CASE column WHEN 'sent' THEN 4 … ELSE 0 END`. */
+function rankOf(column: string) {
+  const whens = STATUS_RANKS.map(([status, rank]) => sql`WHEN ${sql.lit(status)} THEN ${sql.lit(rank)}`);
+  return sql<number>`(CASE ${sql.ref(column)} ${sql.join(whens, sql` `)} ELSE 0 END)`;
+}
+
+/**
+ * A Twilio status callback moves the message on in one conditional UPDATE: only where the stored status ranks lower
+ * (two callbacks at once both land, in any order, and the further one stays) and only on a message the calling
+ * account sent. `unrecordedId` names a message sent before the app recorded accounts, which the caller judged by its
+ * company's account. Answers whether the message moved.
+ */
 export async function applyStatusCallback(
   db: Executor,
-  row: Pick<OutboundMessage, 'id' | 'provider_status'>,
-  update: { status: string; errorCode: string | null },
+  callback: { sid: string; accountSid: string; status: string; errorCode: string | null },
   at: string,
-): Promise<void> {
+  unrecordedId: string | null = null,
+): Promise<boolean> {
+  const moved = await db
+    .updateTable('outbound_messages')
+    .set({ provider_status: callback.status, status_at: at, updated_at: at, ...(callback.errorCode ? { error_code: callback.errorCode } : {}) })
+    .where('provider_sid', '=', callback.sid)
+    .where((eb) =>
+      unrecordedId === null
+        ? eb('account_sid', '=', callback.accountSid)
+        : eb.or([eb('account_sid', '=', callback.accountSid), eb.and([eb('id', '=', unrecordedId), eb('account_sid', 'is', null)])]),
+    )
+    .where(rankOf('provider_status'), '<', statusRank(callback.status))
+    .executeTakeFirst();
+  return Number(moved.numUpdatedRows) > 0;
+}
+
+/** The furthest callback recorded for the sent message from its own account, applied if it got further than the row. */
+async function applyRecordedCallbacks(db: Executor, id: string, sent: { sid: string; accountSid: string }, at: string): Promise<void> {
+  const recorded = db
+    .selectFrom('message_status_events as e')
+    .where('e.provider_sid', '=', sent.sid)
+    .where('e.account_sid', '=', sent.accountSid);
+  const furthest = recorded.orderBy(rankOf('e.status'), 'desc').orderBy('e.received_at', 'desc').limit(1);
   await db
     .updateTable('outbound_messages')
-    .set({ provider_status: update.status, status_at: at, updated_at: at, ...(update.errorCode ? { error_code: update.errorCode } : {}) })
-    .where('id', '=', row.id)
-    .where((eb) => (row.provider_status === null ? eb('provider_status', 'is', null) : eb('provider_status', '=', row.provider_status)))
+    .set((eb) => ({
+      provider_status: furthest.select('e.status'),
+      error_code: eb.fn.coalesce(furthest.select('e.error_code'), eb.ref('error_code')),
+      status_at: at,
+    }))
+    .where('id', '=', id)
+    .where('provider_sid', '=', sent.sid)
+    .where('account_sid', '=', sent.accountSid)
+    .where(rankOf('provider_status'), '<', recorded.select((eb) => eb.fn.max(rankOf('e.status')).as('r')))
     .execute();
 }
 
