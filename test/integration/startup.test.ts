@@ -1,58 +1,36 @@
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DatabaseConnectionError, openDatabase } from '../../db/database.js';
+import { freePort } from '../support/free-port.js';
 import { createPostgresSchema } from '../support/postgres.js';
+import { runProcess } from '../support/run-process.js';
 
 const MAIN = resolve('server/main.ts');
 // Resolved here, so the process can run in a throwaway working directory that has no node_modules.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const KEY = Buffer.alloc(32, 9).toString('base64');
 
-type Started = { code: number | null; signal: NodeJS.Signals | null; output: string };
-
 /**
- * Starts `server/main.ts` as `npm start` does, with exactly the given environment (no .env, no inherited config).
+ * Starts `server/main.ts` from its sources (tsx), with exactly the given environment (no .env, no inherited config).
+ * `npm start` runs the same code compiled: production-build.test.ts starts it that way.
  * When `until` shows up in the output, `whileRunning` looks at the running process, then it is stopped with SIGTERM.
  */
 function start(
   env: Record<string, string>,
   options: { cwd?: string; until?: RegExp; whileRunning?: (output: string) => Promise<void>; timeoutMs?: number } = {},
 ) {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+  const { whileRunning } = options;
+  return runProcess(process.execPath, ['--import', TSX, MAIN], {
+    env,
     cwd: options.cwd ?? process.cwd(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  let checked = false;
-  let failure: unknown = null;
-  return new Promise<Started>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`timed out; output so far:\n${output}`));
-    }, options.timeoutMs ?? SPAWN_TIMEOUT - 5_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (checked || !options.until?.test(output)) return;
-      checked = true;
-      void (options.whileRunning?.(output) ?? Promise.resolve())
-        .catch((error: unknown) => (failure = error))
-        .finally(() => child.kill('SIGTERM'));
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (failure) reject(failure instanceof Error ? failure : new Error(String(failure)));
-      else resolve({ code, signal, output });
-    });
+    until: options.until,
+    whileRunning: whileRunning && ((_pid, output) => whileRunning(output)),
+    timeoutMs: options.timeoutMs ?? SPAWN_TIMEOUT - 5_000,
   });
 }
 
@@ -255,15 +233,5 @@ function reachable(address: string, port: number): Promise<boolean> {
       resolve(false);
     });
     socket.once('error', () => resolve(false));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
