@@ -5,6 +5,7 @@ import { parseDealWebhook } from '../automations/deal-event.js';
 import { parseBasicAuth, safeEqual, SealedSecretError, sealedPlaces } from '../security/crypto.js';
 import { isForeignKeyViolation } from '../../db/database.js';
 import { createTimedAnswers } from '../timed-answers.js';
+import { countWebhook, webhookResult } from './webhook-metrics.js';
 
 /**
  * POST /webhooks/pipedrive. Pipedrive bans an endpoint that is slow or failing, so this only authenticates,
@@ -57,13 +58,14 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
     next();
   };
 
-  router.post('/webhooks/pipedrive', authenticate, express.json({ limit: '512kb', type: () => true }), async (req, res) => {
+  router.post('/webhooks/pipedrive', countWebhook(ctx, 'pipedrive'), authenticate, express.json({ limit: '512kb', type: () => true }), async (req, res) => {
     const companyId = res.locals.companyId as string;
     const parsed = parseDealWebhook(req.body);
     if (!parsed.ok) throw new BadRequestError(`malformed webhook: ${parsed.message}`);
     const event = parsed.event;
     if (event.companyId !== companyId) throw new ForbiddenError('the event belongs to another company');
     if (event.entity !== 'deal') {
+      webhookResult(res, 'ignored');
       res.status(200).json({ ok: true, ignored: `entity ${event.entity}` });
       return;
     }
@@ -76,6 +78,7 @@ export function createPipedriveWebhookRouter(ctx: AppContext): Router {
       throw new UnauthorizedError('the company has uninstalled the app');
     }
     if (result.queued > 0) ctx.outbox.wake();
+    if (result.duplicate) webhookResult(res, 'duplicate');
     log.debug({ companyId, eventId: event.eventId, attempt: event.attempt, ...result }, 'deal event recorded');
     res.status(200).json({ ok: true, ...result });
   });

@@ -5,6 +5,7 @@ import { messagingResponse } from '../inbound/twiml.js';
 import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
 import { parseBody } from './validation.js';
+import { countWebhook, webhookResult } from './webhook-metrics.js';
 
 // Twilio adds webhook parameters without notice: only what the app uses is read, the rest is ignored.
 const inboundSchema = z.object({
@@ -30,7 +31,7 @@ export function createTwilioInboundRouter(ctx: AppContext): Router {
   // A missing or wrong signature is a failed authentication, counted against the caller's address.
   const verify = countingFailures(createTwilioSignatureCheck(ctx));
 
-  router.post('/webhooks/twilio/inbound', form, async (req, res) => {
+  router.post('/webhooks/twilio/inbound', countWebhook(ctx, 'twilio_inbound'), form, async (req, res) => {
     const params = parseBody(inboundSchema, await verify(req));
     const result = await ctx.inbound.receive({
       messageSid: params.MessageSid,
@@ -43,6 +44,7 @@ export function createTwilioInboundRouter(ctx: AppContext): Router {
       numMedia: params.NumMedia,
     });
     if (!result.duplicate) ctx.outbox.wake();
+    else webhookResult(res, 'duplicate');
     res.status(200).type('text/xml').send(messagingResponse(result.replies));
   });
 

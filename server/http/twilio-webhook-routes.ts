@@ -8,6 +8,7 @@ import { KNOWN_STATUSES } from '../outbox/message-status.js';
 import { applyStatusCallback } from '../outbox/outbox-store.js';
 import { countingFailures } from './abuse-limit.js';
 import { createTwilioSignatureCheck } from './twilio-signature.js';
+import { countWebhook } from './webhook-metrics.js';
 
 /**
  * Twilio's callbacks. Each is authenticated by X-Twilio-Signature over APP_URL + path and every form parameter,
@@ -36,7 +37,7 @@ export function createTwilioWebhookRouter(ctx: AppContext): Router {
     return sender?.account.accountSid === accountSid;
   }
 
-  router.post('/webhooks/twilio/status', form, async (req, res) => {
+  router.post('/webhooks/twilio/status', countWebhook(ctx, 'twilio_status'), form, async (req, res) => {
     const params = await verify(req);
     // The signature check accepted the token of the account this names, so it is the account that called.
     const accountSid = params.AccountSid!;

@@ -66,6 +66,8 @@ export async function createRig(
     walkthrough?: boolean;
     /** The app's clock (a test moves it to cross a cache window); default the real time. */
     clock?: { now(): number };
+    /** METRICS_TOKEN: without it `GET /metrics` does not exist. */
+    metricsToken?: string;
   } = {},
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sms-pd-test-'));
@@ -94,6 +96,7 @@ export async function createRig(
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'debug',
     ...(options.walkthrough ? { FRAME_ANCESTORS: "'self'" } : {}),
+    ...(options.metricsToken ? { METRICS_TOKEN: options.metricsToken } : {}),
     ...(options.twilio === false
       ? {}
       : { TWILIO_ACCOUNT_SID: twAccount.sid, TWILIO_AUTH_TOKEN: twAccount.authToken, TWILIO_FROM_NUMBER: FROM_NUMBER, TWILIO_API_URL: tw.url }),
