@@ -7,7 +7,14 @@ import type { Job, OutboundMessage, Schema } from './schema.js';
  * `FOR UPDATE SKIP LOCKED` so several workers never take the same row; SQLite serialises writers, so its plain
  * UPDATE … WHERE state = 'queued' is already exclusive.
  */
-async function claimDue<Row>(database: Database, table: 'outbound_messages' | 'jobs', nowIso: string, leaseUntilIso: string, limit: number): Promise<Row[]> {
+async function claimDue<Row>(
+  database: Database,
+  table: 'outbound_messages' | 'jobs',
+  nowIso: string,
+  leaseUntilIso: string,
+  limit: number,
+  workerId: string | null,
+): Promise<Row[]> {
   const t = sql.table(table);
   if (database.kind === 'postgres') {
     // The locked, limited selection in a CTE: PostgreSQL may run an IN (SELECT … LIMIT … SKIP LOCKED) subquery more
@@ -17,7 +24,7 @@ async function claimDue<Row>(database: Database, table: 'outbound_messages' | 'j
         SELECT id FROM ${t} WHERE state = 'queued' AND next_attempt_at <= ${nowIso}
         ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
       )
-      UPDATE ${t} SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+      UPDATE ${t} SET state = 'claimed', claimed_until = ${leaseUntilIso}, claimed_by = ${workerId}, updated_at = ${nowIso}
       FROM due WHERE ${t}.id = due.id
       RETURNING ${t}.*`.execute(database.db);
     return result.rows;
@@ -25,7 +32,7 @@ async function claimDue<Row>(database: Database, table: 'outbound_messages' | 'j
   // SQLite serialises writers and runs the subquery once, so the plain form is already exclusive and exact. `+state`
   // keeps the planner from walking the state index over every queued row: the chosen ids are looked up instead.
   const result = await sql<Row>`
-    UPDATE ${t} SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+    UPDATE ${t} SET state = 'claimed', claimed_until = ${leaseUntilIso}, claimed_by = ${workerId}, updated_at = ${nowIso}
     WHERE id IN (
       SELECT id FROM ${t} WHERE state = 'queued' AND next_attempt_at <= ${nowIso}
       ORDER BY next_attempt_at LIMIT ${limit}
@@ -34,11 +41,12 @@ async function claimDue<Row>(database: Database, table: 'outbound_messages' | 'j
   return result.rows;
 }
 
-export const claimDueMessages = (database: Database, nowIso: string, leaseUntilIso: string, limit: number) =>
-  claimDue<OutboundMessage>(database, 'outbound_messages', nowIso, leaseUntilIso, limit);
+/** `workerId`: the worker that will hold the claims (`claimed_by`), so they return to the queue as soon as it dies. */
+export const claimDueMessages = (database: Database, nowIso: string, leaseUntilIso: string, limit: number, workerId: string | null = null) =>
+  claimDue<OutboundMessage>(database, 'outbound_messages', nowIso, leaseUntilIso, limit, workerId);
 
-export const claimDueJobs = (database: Database, nowIso: string, leaseUntilIso: string, limit: number) =>
-  claimDue<Job>(database, 'jobs', nowIso, leaseUntilIso, limit);
+export const claimDueJobs = (database: Database, nowIso: string, leaseUntilIso: string, limit: number, workerId: string | null = null) =>
+  claimDue<Job>(database, 'jobs', nowIso, leaseUntilIso, limit, workerId);
 
 /** A company with messages waiting, the moment its oldest one became (or becomes) due, and whether a panel send waits. */
 export type WaitingCompany = { companyId: string; firstDueAt: string; panelWaiting: boolean };
@@ -79,6 +87,7 @@ export async function claimMessagesInTurns(
   leaseUntilIso: string,
   quotas: CompanyQuota[],
   limit: number,
+  workerId: string | null = null,
 ): Promise<OutboundMessage[]> {
   const seen = new Set<string>();
   const turns = quotas.filter((q) => Number.isInteger(q.take) && q.take > 0 && !seen.has(q.companyId) && seen.add(q.companyId));
@@ -113,12 +122,12 @@ export async function claimMessagesInTurns(
   const result = postgres
     ? await sql<OutboundMessage>`
         WITH ${ctes}
-        UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+        UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, claimed_by = ${workerId}, updated_at = ${nowIso}
         FROM picked WHERE outbound_messages.id = picked.id AND outbound_messages.state = 'queued'
         RETURNING outbound_messages.*`.execute(database.db)
     : await sql<OutboundMessage>`
         WITH ${ctes}
-        UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, updated_at = ${nowIso}
+        UPDATE outbound_messages SET state = 'claimed', claimed_until = ${leaseUntilIso}, claimed_by = ${workerId}, updated_at = ${nowIso}
         WHERE id IN (SELECT id FROM picked) AND +state = 'queued'
         RETURNING *`.execute(database.db);
   return inTurnOrder(result.rows, turns);

@@ -53,11 +53,32 @@ export async function enqueueJobs(db: Kysely<Schema>, companyId: string, jobs: r
 /** A job to queue: its kind and that kind's payload. */
 export type QueuedJob = { [K in JobKind]: { kind: K; payload: JobPayloads[K] } }[JobKind];
 
-/** Due jobs, oldest first, claimed until `leaseUntilIso`. */
-export const claimDue = (database: Database, nowIso: string, leaseUntilIso: string, limit: number): Promise<Job[]> =>
-  claimDueJobs(database, nowIso, leaseUntilIso, limit);
+/** Due jobs, oldest first, claimed until `leaseUntilIso` by `workerId`. */
+export const claimDue = (database: Database, nowIso: string, leaseUntilIso: string, limit: number, workerId: string | null = null): Promise<Job[]> =>
+  claimDueJobs(database, nowIso, leaseUntilIso, limit, workerId);
 
-/** Claims whose lease ran out (their worker died mid-job) go back to the queue. */
+const backToQueue = (at: string) => ({ state: 'queued' as const, claimed_until: null, claimed_by: null, updated_at: at });
+
+/** Claims whose lease ran out (their worker died mid-job) go back to the queue: the last resort. */
 export async function releaseExpiredClaims(db: Kysely<Schema>, at: string): Promise<void> {
-  await db.updateTable('jobs').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+  await db.updateTable('jobs').set(backToQueue(at)).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+}
+
+/**
+ * Claims of workers not alive (no heartbeat since `liveSinceIso`, or no row at all) go back to the queue at once. A
+ * job that was running when its worker died runs again: Pipedrive writes are safe to repeat or superseded.
+ */
+export async function releaseClaimsOfDeadWorkers(db: Kysely<Schema>, liveSinceIso: string, at: string): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set(backToQueue(at))
+    .where('state', '=', 'claimed')
+    .where('claimed_by', 'is not', null)
+    .where('claimed_by', 'not in', db.selectFrom('workers').select('id').where('heartbeat_at', '>=', liveSinceIso))
+    .execute();
+}
+
+/** A stopping worker gives back, in one statement, the jobs it claimed and has not started. */
+export async function releaseClaimsOf(db: Kysely<Schema>, workerId: string, at: string): Promise<void> {
+  await db.updateTable('jobs').set(backToQueue(at)).where('state', '=', 'claimed').where('claimed_by', '=', workerId).execute();
 }

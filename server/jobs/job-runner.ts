@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { CrmPort } from '../pipedrive/crm-port.js';
 import type { Installations } from '../pipedrive/installations.js';
-import { claimDue, releaseExpiredClaims, type JobKind, type JobPayloads } from './job-queue.js';
+import { claimDue, releaseClaimsOf, releaseClaimsOfDeadWorkers, releaseExpiredClaims, type JobKind, type JobPayloads } from './job-queue.js';
 
 /** A job that cannot do its work and never will by trying again (a field not provisioned, an unknown kind). */
 export class JobSkipped extends Error {}
@@ -47,7 +47,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
 
   async function process(job: Job, retry: JobRetry): Promise<void> {
     const done = (set: Partial<Job>) =>
-      db.updateTable('jobs').set({ ...set, claimed_until: null, updated_at: iso() }).where('id', '=', job.id).where('state', '=', 'claimed').execute();
+      db.updateTable('jobs').set({ ...set, claimed_until: null, claimed_by: null, updated_at: iso() }).where('id', '=', job.id).where('state', '=', 'claimed').execute();
     const company = await deps.companies.find(job.company_id);
     if (!company) return void (await done({ state: 'failed', last_error: 'company removed' }));
     try {
@@ -70,8 +70,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
   return {
     register,
     process,
-    claim: (leaseUntilIso: string, limit: number) => claimDue(database, iso(), leaseUntilIso, limit),
+    claim: (leaseUntilIso: string, limit: number, workerId: string | null = null) => claimDue(database, iso(), leaseUntilIso, limit, workerId),
     releaseExpiredClaims: () => releaseExpiredClaims(db, iso()),
+    releaseClaimsOfDeadWorkers: (liveSinceIso: string) => releaseClaimsOfDeadWorkers(db, liveSinceIso, iso()),
+    releaseClaimsOf: (workerId: string) => releaseClaimsOf(db, workerId, iso()),
   };
 }
 

@@ -33,7 +33,12 @@ export function createFairShare(deps: FairShareDeps, options: { rateLimit: boole
   /** The app's shared sender is paced by the operator; a company's own setting paces only its own sender. */
   const rateOf = (sender: Sender, company: CompanyProfile): number => (sender.shared ? deps.sharedSenderRate : company.parsedSettings.sendRatePerSecond);
 
-  async function claim(companyOf: (id: string) => Promise<CompanyProfile | null>, leaseUntilIso: string, limit: number): Promise<OutboundMessage[]> {
+  async function claim(
+    companyOf: (id: string) => Promise<CompanyProfile | null>,
+    leaseUntilIso: string,
+    limit: number,
+    workerId: string | null = null,
+  ): Promise<OutboundMessage[]> {
     const nowIso = new Date(deps.now()).toISOString();
     const walk = await companiesWithQueuedMessages(deps.database, walkFrom, WALK_LIMIT);
     walkFrom = walk.more ? walk.companies.at(-1)!.companyId : '';
@@ -45,7 +50,7 @@ export function createFairShare(deps: FairShareDeps, options: { rateLimit: boole
     const due = walk.companies.filter((c) => c.firstDueAt <= nowIso).sort(byTurn);
     const quotas = await share(due, companyOf, limit);
     if (quotas.length === 0) return [];
-    const rows = await claimInTurns(deps.database, nowIso, leaseUntilIso, quotas, limit);
+    const rows = await claimInTurns(deps.database, nowIso, leaseUntilIso, quotas, limit, workerId);
     for (const row of rows) served.set(row.company_id, ++turnCounter);
     return rows;
   }

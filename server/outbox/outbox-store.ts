@@ -57,13 +57,16 @@ export async function enqueuePanelMessage(
     .execute();
 }
 
-/** Due messages, oldest first, claimed until `leaseUntilIso` (see queue-queries.ts for the engine-specific SQL). */
-export const claimDue = (database: Database, nowIso: string, leaseUntilIso: string, limit: number): Promise<OutboundMessage[]> =>
-  claimDueMessages(database, nowIso, leaseUntilIso, limit);
+/**
+ * Due messages, oldest first, claimed until `leaseUntilIso` by `workerId` (see queue-queries.ts for the
+ * engine-specific SQL).
+ */
+export const claimDue = (database: Database, nowIso: string, leaseUntilIso: string, limit: number, workerId: string | null = null): Promise<OutboundMessage[]> =>
+  claimDueMessages(database, nowIso, leaseUntilIso, limit, workerId);
 
-/** Due messages claimed company by company, in turns (see fair-share.ts). */
-export const claimInTurns = (database: Database, nowIso: string, leaseUntilIso: string, quotas: CompanyQuota[], limit: number): Promise<OutboundMessage[]> =>
-  claimMessagesInTurns(database, nowIso, leaseUntilIso, quotas, limit);
+/** Due messages claimed company by company, in turns (see fair-share.ts), by `workerId`. */
+export const claimInTurns = (database: Database, nowIso: string, lease: string, quotas: CompanyQuota[], limit: number, workerId: string | null = null): Promise<OutboundMessage[]> =>
+  claimMessagesInTurns(database, nowIso, lease, quotas, limit, workerId);
 
 /** Messages held for quiet hours whose window has opened go back to the queue, at most `limit` of them. */
 export const releaseScheduled = (database: Database, nowIso: string, limit: number): Promise<number> => releaseDueScheduled(database, nowIso, limit);
@@ -72,7 +75,7 @@ export const releaseScheduled = (database: Database, nowIso: string, limit: numb
 async function finish(db: Executor, id: string, from: HeldState, set: Partial<OutboundMessage>, at: number): Promise<void> {
   await db
     .updateTable('outbound_messages')
-    .set({ ...set, claimed_until: null, updated_at: iso(at) })
+    .set({ ...set, claimed_until: null, claimed_by: null, updated_at: iso(at) })
     .where('id', '=', id)
     .where('state', '=', from)
     .execute();
@@ -128,7 +131,7 @@ export async function automationSendsTo(db: Executor, companyId: string, e164: s
  */
 export async function markSending(
   db: Executor,
-  row: Pick<OutboundMessage, 'id' | 'claimed_until'>,
+  row: Pick<OutboundMessage, 'id' | 'claimed_until' | 'claimed_by'>,
   set: Pick<OutboundMessage, 'sending_at' | 'attempts' | 'sender'> & Partial<Pick<OutboundMessage, 'phone_raw' | 'to_e164' | 'body' | 'segments' | 'encoding'>>,
 ): Promise<boolean> {
   const marked = await db
@@ -137,6 +140,7 @@ export async function markSending(
     .where('id', '=', row.id)
     .where('state', '=', 'claimed')
     .where('claimed_until', '=', row.claimed_until)
+    .where((eb) => (row.claimed_by === null ? eb('claimed_by', 'is', null) : eb('claimed_by', '=', row.claimed_by)))
     .executeTakeFirst();
   return Number(marked.numUpdatedRows) === 1;
 }
@@ -272,9 +276,40 @@ async function applyRecordedCallbacks(db: Executor, id: string, sent: { sid: str
     .execute();
 }
 
-/** Claims whose lease ran out (their worker died before sending) go back to the queue. */
+/** Claims whose lease ran out (their worker died before sending) go back to the queue: the last resort. */
 export async function releaseExpiredClaims(db: Executor, at: string): Promise<void> {
-  await db.updateTable('outbound_messages').set({ state: 'queued', claimed_until: null, updated_at: at }).where('state', '=', 'claimed').where('claimed_until', '<', at).execute();
+  await db
+    .updateTable('outbound_messages')
+    .set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at })
+    .where('state', '=', 'claimed')
+    .where('claimed_until', '<', at)
+    .execute();
+}
+
+/**
+ * Claims of workers not alive (no heartbeat since `liveSinceIso`, or no row at all) go back to the queue at once, in
+ * one statement. Nothing of them was sent yet: a row already `sending` is looked up at Twilio instead (recovery.ts).
+ */
+export async function releaseClaimsOfDeadWorkers(db: Executor, liveSinceIso: string, at: string): Promise<number> {
+  const released = await db
+    .updateTable('outbound_messages')
+    .set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at })
+    .where('state', '=', 'claimed')
+    .where('claimed_by', 'is not', null)
+    .where('claimed_by', 'not in', db.selectFrom('workers').select('id').where('heartbeat_at', '>=', liveSinceIso))
+    .executeTakeFirst();
+  return Number(released.numUpdatedRows);
+}
+
+/** A stopping worker gives back, in one statement, the claims it has not started on (due again at once). */
+export async function releaseClaimsOf(db: Executor, workerId: string, at: string): Promise<number> {
+  const released = await db
+    .updateTable('outbound_messages')
+    .set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at })
+    .where('state', '=', 'claimed')
+    .where('claimed_by', '=', workerId)
+    .executeTakeFirst();
+  return Number(released.numUpdatedRows);
 }
 
 /** At most this many ids in one IN list (far below either engine's limit on bound parameters). */

@@ -72,7 +72,10 @@ export function createRecovery(deps: RecoveryDeps) {
     await retry.retryLater(row, 'sending', row.attempts, lastError);
   }
 
-  /** Message claims a dead worker left behind go back to the queue; sends it never confirmed are looked up at Twilio. */
+  /**
+   * The last resort, for a worker that left no trace of itself: claims whose lease ran out go back to the queue, and
+   * sends unconfirmed for longer than any HTTP call lasts are looked up at Twilio.
+   */
   async function recover(companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
     const at = iso();
     await store.releaseExpiredClaims(db, at);
@@ -83,7 +86,30 @@ export function createRecovery(deps: RecoveryDeps) {
       .where('sending_at', '<', iso(now() - deps.sendingStaleMs))
       .limit(100)
       .execute();
-    for (const row of stale) {
+    await reconcileAll(stale, companyOf);
+  }
+
+  /**
+   * A dead worker (no heartbeat since `liveSinceIso`): its claims go back to the queue at once, and its sends are
+   * looked up at Twilio right away (its process is gone, so no call of its is still on the way). Answers how many
+   * rows were taken back.
+   */
+  async function recoverDeadWorkers(companyOf: (id: string) => Promise<CompanyProfile | null>, liveSinceIso: string): Promise<number> {
+    const released = await store.releaseClaimsOfDeadWorkers(db, liveSinceIso, iso());
+    const orphaned = await db
+      .selectFrom('outbound_messages')
+      .selectAll()
+      .where('state', '=', 'sending')
+      .where('claimed_by', 'is not', null)
+      .where('claimed_by', 'not in', db.selectFrom('workers').select('id').where('heartbeat_at', '>=', liveSinceIso))
+      .limit(100)
+      .execute();
+    await reconcileAll(orphaned, companyOf);
+    return released + orphaned.length;
+  }
+
+  async function reconcileAll(rows: OutboundMessage[], companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
+    for (const row of rows) {
       // Look where the message went: the sender recorded on the row, whichever account that is today.
       const company = await companyOf(row.company_id);
       const candidates = [company ? deps.senders.forCompany(company) : null, deps.senders.shared];
@@ -98,7 +124,7 @@ export function createRecovery(deps: RecoveryDeps) {
     }
   }
 
-  return { confirmSent, reconcile, recover };
+  return { confirmSent, reconcile, recover, recoverDeadWorkers };
 }
 
 export type Recovery = ReturnType<typeof createRecovery>;
