@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../server/app.js';
 import { createContext, type AppContext } from '../../server/context.js';
 import { createLogger } from '../../server/logger.js';
@@ -28,6 +28,7 @@ describe.each(engines)('concurrent writers on %s', (kind) => {
     secondUrl = `http://127.0.0.1:${(secondServer.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
+    await second?.outbox.stop();
     await new Promise<void>((resolve) => {
       if (!secondServer) return resolve();
       secondServer.close(() => resolve());
@@ -125,5 +126,67 @@ describe.each(engines)('concurrent writers on %s', (kind) => {
     expect(codes.every((c) => c === 204)).toBe(true);
     const status = await statusOf(messages.map((m) => m.id));
     expect(messages.filter((m) => status.get(m.id) !== 'delivered').length).toBe(0);
+  }, 60_000);
+});
+
+/** Two instances, each with its own connection and worker, sending automation messages from one queue. */
+async function secondInstance(rig: Rig, outbox: Record<string, unknown> = {}): Promise<AppContext> {
+  return createContext(rig.config, { logger: createLogger('warn'), outboxOptions: { retryBaseMs: 5, retryMaxMs: 20, ...SENDING_RULES_OFF, ...outbox } });
+}
+
+describe.each(engines)('the frequency cap and the token refresh with two instances on %s', (kind) => {
+  let rig: Rig | undefined;
+  let second: AppContext | undefined;
+  afterEach(async () => {
+    await second?.outbox.stop();
+    await second?.database.close();
+    await rig?.close();
+    rig = undefined;
+    second = undefined;
+  });
+
+  it('sends no more than the cap to one number when both instances decide at once', async () => {
+    // No sender pace, so the messages are decided side by side rather than a second apart.
+    const outbox = { frequencyCap: true, rateLimit: false };
+    rig = await createRigOn(kind, { outbox });
+    await rig.installDemo();
+    second = await secondInstance(rig, outbox);
+    const ann = rig.demo.persons.find((p) => p.name === 'Ann Granted')!;
+    // Eight automations on one stage: one deal event queues eight messages to Ann; the cap is three a day.
+    for (let i = 1; i <= 8; i++) {
+      await rig.ctx.automations.create('1001', {
+        name: `Follow-up ${i}`,
+        enabled: true,
+        trigger: { event: 'deal.stage_entered', stageId: rig.demo.stages.quoteSent },
+        template: `Message ${i} for {{person.first_name}}`,
+      });
+    }
+    await rig.pd.moveDealToStage(ann.dealId, rig.demo.stages.quoteSent);
+    // Both instances at once, as two processes would, until nothing waits (a retry is due a few milliseconds later).
+    const waiting = () => rig!.ctx.database.db.selectFrom('outbound_messages').select('id').where('state', 'in', ['queued', 'claimed', 'sending']).execute();
+    for (let pass = 0; pass < 100 && (await waiting()).length > 0; pass++) {
+      await Promise.all([rig.ctx.outbox.runOnce(), second.outbox.runOnce()]);
+      await sleep(10);
+    }
+    const rows = await rig.ctx.database.db.selectFrom('outbound_messages').select(['state', 'skip_reason']).execute();
+    expect(rows.filter((r) => r.state === 'sent')).toHaveLength(3);
+    expect(rows.filter((r) => r.state === 'skipped' && r.skip_reason === 'frequency_cap')).toHaveLength(5);
+    expect(rig.tw.messages()).toHaveLength(3);
+  }, 60_000);
+
+  it('keeps the installation when both instances refresh its Pipedrive token at once', async () => {
+    // Tokens that live 30 s are inside the refresh margin: each instance's first call refreshes.
+    rig = await createRigOn(kind, { accessTokenTtlSeconds: 30 });
+    await rig.installDemo();
+    second = await secondInstance(rig);
+    const before = rig.pd.refreshCount();
+    const person = rig.demo.persons[0]!;
+    const [a, b] = await Promise.all([rig.ctx, second].map(async (ctx) => (await ctx.installations.crmFor('1001')).getPerson(person.id)));
+    expect([a?.id, b?.id]).toEqual([person.id, person.id]);
+    expect(rig.pd.refreshCount() - before).toBeGreaterThanOrEqual(1);
+    // Whichever refresh was stored last, the stored tokens still work: a fresh instance reads them and calls Pipedrive.
+    rig.pd.expireAccessTokens();
+    await rig.restart();
+    expect((await (await rig.ctx.installations.crmFor('1001')).getPerson(person.id))?.id).toBe(person.id);
   }, 60_000);
 });
