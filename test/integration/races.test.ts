@@ -107,6 +107,29 @@ describe.each(engines)('concurrent writers on %s', (kind) => {
     expect(Number(events?.n)).toBe(400);
   }, 60_000);
 
+  it('resolves each pair of callbacks by rank, and moves a message sent before accounts were recorded', async () => {
+    const pairs: [string, string, string][] = [
+      ['delivered', 'sent', 'delivered'],
+      ['delivered', 'failed', 'delivered'],
+      ['delivered', 'undelivered', 'delivered'],
+      ['undelivered', 'failed', 'undelivered'],
+      ['failed', 'delivered', 'delivered'],
+      ['delivered', 'read', 'read'],
+    ];
+    const messages = await sentMessages(pairs.length + 1);
+    for (const [i, [first, then]] of pairs.entries()) {
+      expect(await callback(rig.appUrl, messages[i]!.sid, first)).toBe(204);
+      expect(await callback(secondUrl, messages[i]!.sid, then)).toBe(204);
+    }
+    // A row without its account (sent before the app recorded it) is judged by its company's account: the shared one.
+    const legacy = messages.at(-1)!;
+    await rig.ctx.database.db.updateTable('outbound_messages').set({ account_sid: null }).where('id', '=', legacy.id).execute();
+    expect(await callback(secondUrl, legacy.sid, 'delivered')).toBe(204);
+    const status = await statusOf(messages.map((m) => m.id));
+    expect(pairs.map((_, i) => status.get(messages[i]!.id))).toEqual(pairs.map(([, , kept]) => kept));
+    expect(status.get(legacy.id)).toBe('delivered');
+  });
+
   it("keeps a callback that arrives while the send is being confirmed: 'delivered' is applied, whichever lands first", async () => {
     // The worker of one instance confirms Twilio's answer ('queued') while the other instance takes the 'delivered'
     // callback for the same sid, before the row carries it or just after.
