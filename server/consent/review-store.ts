@@ -30,33 +30,37 @@ export type NewReview = {
  * so two replies arriving at once cannot open two. Answers the pending review's id and whether it is new.
  */
 export async function openReview(db: Kysely<Schema>, review: NewReview): Promise<{ id: string; opened: boolean }> {
-  const id = randomUUID();
-  const inserted = await db
-    .insertInto('consent_reviews')
-    .values({
-      id,
-      company_id: review.companyId,
-      phone_e164: review.phoneE164,
-      inbound_message_id: review.inboundMessageId,
-      body: review.body,
-      received_at: review.receivedAt,
-      due_by: review.dueBy,
-      deal_id: review.dealId,
-      person_id: review.personId,
-      state: 'pending',
-      decision: null,
-      decided_by: null,
-      decided_at: null,
-      created_at: review.receivedAt,
-    })
-    // The conflict target names the partial index's condition as a literal, or neither engine matches it to the index.
-    .onConflict((oc) => oc.columns(['company_id', 'phone_e164']).where(sql.ref('state'), '=', sql.lit('pending')).doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return { id, opened: true };
-  const pending = await pendingReview(db, review.companyId, review.phoneE164);
-  if (!pending) throw new Error('a pending review conflicted but cannot be found');
-  return { id: pending.id, opened: false };
+  // The pending review that blocked the insert may be decided before it is read back (another user, another
+  // instance): then there is none to join, and the insert is tried again. Three rounds need three decisions in a row.
+  for (let round = 0; round < 3; round++) {
+    const id = randomUUID();
+    const inserted = await db
+      .insertInto('consent_reviews')
+      .values({
+        id,
+        company_id: review.companyId,
+        phone_e164: review.phoneE164,
+        inbound_message_id: review.inboundMessageId,
+        body: review.body,
+        received_at: review.receivedAt,
+        due_by: review.dueBy,
+        deal_id: review.dealId,
+        person_id: review.personId,
+        state: 'pending',
+        decision: null,
+        decided_by: null,
+        decided_at: null,
+        created_at: review.receivedAt,
+      })
+      // The conflict target names the partial index's condition as a literal, or neither engine matches it to the index.
+      .onConflict((oc) => oc.columns(['company_id', 'phone_e164']).where(sql.ref('state'), '=', sql.lit('pending')).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted) return { id, opened: true };
+    const pending = await pendingReview(db, review.companyId, review.phoneE164);
+    if (pending) return { id: pending.id, opened: false };
+  }
+  throw new Error('a pending review kept conflicting and being decided before it could be joined');
 }
 
 /** The number's pending review in the company, if any. */
