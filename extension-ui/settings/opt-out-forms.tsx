@@ -2,6 +2,7 @@ import { useRef, useState } from 'react';
 import { api, ApiError, type FieldProblems, type OptOutAdded } from '../shared/api';
 import { snackbar } from '../shared/sdk';
 import { OPT_OUT_IMPORT_MAX_BYTES, OPT_OUT_IMPORT_MAX_ROWS, OPT_OUT_REASON_MAX_LENGTH } from '../../server/http/contracts/limits';
+import { DownloadButton } from './download-button';
 import { describeError } from './use-resource';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
@@ -164,38 +165,6 @@ export function ImportForm({ onImported }: { onImported: () => void }) {
   );
 }
 
-/** Saves a fetched file the way a download link would (the token is a header, so a plain link would be refused). */
-function save(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = Object.assign(document.createElement('a'), { href: url, download: filename });
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 export function ExportButton() {
-  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
-  const download = async () => {
-    setState({ busy: true, error: null });
-    try {
-      const { blob, filename } = await api.optOuts.csv();
-      save(blob, filename);
-      setState({ busy: false, error: null });
-    } catch (error) {
-      setState({ busy: false, error: failure(error, 'The export') });
-    }
-  };
-  return (
-    <>
-      <button type="button" className="secondary" data-testid="opt-out-export" disabled={state.busy} onClick={() => void download()}>
-        {state.busy ? 'Preparing CSV…' : 'Export CSV'}
-      </button>
-      {state.error && (
-        <span className="field-error" role="alert">
-          {state.error}
-        </span>
-      )}
-    </>
-  );
+  return <DownloadButton fetchFile={() => api.optOuts.csv()} label="Export CSV" what="The export" testId="opt-out-export" />;
 }

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, api, type ReportListQuery, type ReportMessageReply } from '../shared/api';
+import { DownloadButton } from './download-button';
 import { describeError } from './use-resource';
 import { SKIP_REASON_WORDS } from './words';
 
@@ -124,45 +125,9 @@ export function ReplyTags({ reply }: { reply: Pick<ReportMessageReply, 'keyword'
 export const when = (iso: string) =>
   new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit' });
 
-/** Saves a fetched file the way a download link would. */
-function save(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  // The download has its own copy once started; the object URL is freed a little later.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
-
 /** Downloads the whole list as CSV (the server allows it to the admin who installed the app). */
 export function CsvButton({ list, query, testId }: { list: 'messages' | 'replies'; query: Omit<ReportListQuery, 'cursor' | 'limit' | 'format'>; testId: string }) {
-  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
-  const download = async () => {
-    setState({ busy: true, error: null });
-    try {
-      const { blob, filename } = await api.reports.csv(list, query);
-      save(blob, filename);
-      setState({ busy: false, error: null });
-    } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError('The download failed', 500, null);
-      setState({ busy: false, error: describeError(apiError, 'The download') });
-    }
-  };
-  return (
-    <>
-      <button type="button" className="secondary" data-testid={testId} disabled={state.busy} onClick={() => void download()}>
-        {state.busy ? 'Preparing CSV…' : 'Download CSV'}
-      </button>
-      {state.error && (
-        <span className="field-error" role="alert">
-          {state.error}
-        </span>
-      )}
-    </>
-  );
+  return <DownloadButton fetchFile={() => api.reports.csv(list, query)} label="Download CSV" what="The download" testId={testId} />;
 }
 
 /** The list's foot: more, an error with retry, or where the list ends. */
