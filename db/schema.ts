@@ -96,6 +96,8 @@ export interface OutboundMessagesTable {
   created_by: string | null;
   deal_id: number | null;
   person_id: number | null;
+  /** The person's name in Pipedrive when the message was sent (the reports show it). */
+  person_name: Defaulted<string | null>;
   template: string;
   context: Defaulted<string>;
   phone_raw: string | null;

@@ -18,6 +18,7 @@ import * as consentReviews from './2026-12-01T1600-consent-reviews.js';
 import * as scheduled from './2026-12-01T1900-scheduled.js';
 import * as consentBySender from './2026-12-01T2000-consent-by-sender.js';
 import * as workers from './2026-12-01T2100-workers.js';
+import * as personName from './2026-12-01T2200-person-name.js';
 
 export type { AppMigration, MigrationInput } from './migration-types.js';
 
@@ -42,4 +43,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026-12-01T1900-scheduled': scheduled,
   '2026-12-01T2000-consent-by-sender': consentBySender,
   '2026-12-01T2100-workers': workers,
+  '2026-12-01T2200-person-name': personName,
 };

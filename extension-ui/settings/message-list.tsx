@@ -38,7 +38,7 @@ export function MessageList({ days, scope, title, canDownload, onClose }: { days
             <div className="row-meta">
               <time dateTime={m.createdAt}>{when(m.createdAt)}</time>
               <PipedriveLink base={base} what="person" id={m.personId}>
-                {m.to ?? 'Contact'}
+                {m.personName ?? m.to ?? 'Contact'}
               </PipedriveLink>
               <PipedriveLink base={base} what="deal" id={m.dealId}>
                 {m.dealTitle ?? (m.dealId !== null ? `Deal ${m.dealId}` : 'No deal')}

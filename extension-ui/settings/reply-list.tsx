@@ -68,7 +68,7 @@ export function ReplyList({ days, options, canDownload, onClose }: { days: numbe
                   </td>
                   <td className="nowrap">
                     <PipedriveLink base={base} what="person" id={r.personId}>
-                      {r.from}
+                      {r.personName ?? r.from}
                     </PipedriveLink>
                   </td>
                   <td>

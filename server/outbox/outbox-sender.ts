@@ -174,7 +174,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
           return false;
         }
       }
-      return store.markSending(trx, row, { sending_at: sendingAt, attempts, sender: sender.key, ...phoneFields, ...measured });
+      return store.markSending(trx, row, { sending_at: sendingAt, attempts, sender: sender.key, person_name: person.name || null, ...phoneFields, ...measured });
     });
     if (!go) return;
     const sending: OutboundMessage = { ...row, state: 'sending', sending_at: sendingAt, attempts, to_e164: eligible.e164, body: composed.body, sender: sender.key };

@@ -132,7 +132,7 @@ export async function automationSendsTo(db: Executor, companyId: string, e164: s
 export async function markSending(
   db: Executor,
   row: Pick<OutboundMessage, 'id' | 'claimed_until' | 'claimed_by'>,
-  set: Pick<OutboundMessage, 'sending_at' | 'attempts' | 'sender'> & Partial<Pick<OutboundMessage, 'phone_raw' | 'to_e164' | 'body' | 'segments' | 'encoding'>>,
+  set: Pick<OutboundMessage, 'sending_at' | 'attempts' | 'sender'> & Partial<Pick<OutboundMessage, 'phone_raw' | 'to_e164' | 'body' | 'segments' | 'encoding' | 'person_name'>>,
 ): Promise<boolean> {
   const marked = await db
     .updateTable('outbound_messages')

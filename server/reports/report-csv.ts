@@ -15,7 +15,7 @@ export function messagesCsv(lists: ReportLists, companyId: string, filter: ListF
   const link = linker(pipedriveUrl);
   return csvOf(
     lists.messageBatches(companyId, filter),
-    ['created_at', 'sent_at', 'automation', 'deal_id', 'deal_title', 'deal_url', 'person_id', 'person_url', 'to', 'status', 'reason', 'not_before', 'body', 'replies', 'message_id'],
+    ['created_at', 'sent_at', 'automation', 'deal_id', 'deal_title', 'deal_url', 'person_id', 'person_name', 'person_url', 'to', 'status', 'reason', 'not_before', 'body', 'replies', 'message_id'],
     (m: ReportMessage) => [
       m.createdAt,
       m.sentAt,
@@ -24,6 +24,7 @@ export function messagesCsv(lists: ReportLists, companyId: string, filter: ListF
       m.dealTitle,
       link('deal', m.dealId),
       m.personId,
+      m.personName,
       link('person', m.personId),
       m.to,
       m.status,
@@ -40,7 +41,7 @@ export function repliesCsv(lists: ReportLists, companyId: string, filter: ListFi
   const link = linker(pipedriveUrl);
   return csvOf(
     lists.replyBatches(companyId, filter),
-    ['received_at', 'from', 'body', 'keyword', 'possible_opt_out', 'automation', 'deal_id', 'deal_title', 'deal_url', 'person_id', 'person_url', 'message_id', 'reply_id'],
+    ['received_at', 'from', 'body', 'keyword', 'possible_opt_out', 'automation', 'deal_id', 'deal_title', 'deal_url', 'person_id', 'person_name', 'person_url', 'message_id', 'reply_id'],
     (r: ReportReply) => [
       r.receivedAt,
       r.from,
@@ -52,6 +53,7 @@ export function repliesCsv(lists: ReportLists, companyId: string, filter: ListFi
       r.dealTitle,
       link('deal', r.dealId),
       r.personId,
+      r.personName,
       link('person', r.personId),
       r.messageId,
       r.id,

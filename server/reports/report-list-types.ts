@@ -15,6 +15,8 @@ export type ReportMessage = {
   /** The deal's title when the message was created (the app keeps no other copy of Pipedrive's names). */
   dealTitle: string | null;
   personId: number | null;
+  /** The person's name in Pipedrive when the message (or the message replied to) was sent; null when not known. */
+  personName: string | null;
   to: string | null;
   body: string | null;
   /** pending, sending, sent, delivered, undelivered, failed, skipped, cancelled (Twilio's word once it has the message). */
@@ -37,6 +39,8 @@ export type ReportReply = ReplyTags & {
   dealId: number | null;
   dealTitle: string | null;
   personId: number | null;
+  /** The person's name in Pipedrive when the message (or the message replied to) was sent; null when not known. */
+  personName: string | null;
   /** The message it answers (null when no message of the app was found for the number). */
   messageId: string | null;
   automationId: string | null;

@@ -23,7 +23,7 @@ const IN_SIZES = [10, 50, 100, 200, 500, 1000];
 
 const MESSAGE_COLUMNS = [
   'id', 'source', 'automation_id', 'automation_name', 'deal_id', 'person_id', 'to_e164', 'body', 'state', 'provider_status',
-  'skip_reason', 'error_code', 'created_at', 'sent_at', 'context', 'not_before',
+  'skip_reason', 'error_code', 'created_at', 'sent_at', 'context', 'not_before', 'person_name',
 ] as const;
 
 type MessageRow = {
@@ -43,6 +43,7 @@ type MessageRow = {
   sent_at: string | null;
   context: string;
   not_before: string | null;
+  person_name: string | null;
 };
 
 type Page<T> = { rows: T[]; next: CursorKey | null };
@@ -70,7 +71,7 @@ export function createReportLists(database: Database) {
       .leftJoin('outbound_messages as o', (join) => join.onRef('o.id', '=', 'i.reply_to_message_id').on('o.company_id', '=', companyId))
       .select([
         'i.id', 'i.body', 'i.received_at', 'i.from_e164', 'i.from_address', 'i.deal_id', 'i.person_id', 'i.reply_to_message_id', 'i.kind',
-        'i.possible_opt_out', 'o.automation_id', 'o.automation_name', 'o.context',
+        'i.possible_opt_out', 'o.automation_id', 'o.automation_name', 'o.context', 'o.person_name',
       ])
       .where('i.company_id', '=', companyId)
       .where('i.received_at', '>=', filter.since);
@@ -229,6 +230,7 @@ type ReplyRow = {
   automation_id: string | null;
   automation_name: string | null;
   context: string | null;
+  person_name: string | null;
 };
 
 function toReply(r: ReplyRow): ReportReply {
@@ -240,6 +242,7 @@ function toReply(r: ReplyRow): ReportReply {
     dealId: r.deal_id,
     dealTitle: r.context ? titleOf(r.context) : null,
     personId: r.person_id,
+    personName: r.person_name,
     messageId: r.reply_to_message_id,
     automationId: r.automation_id,
     automationName: r.automation_name,
@@ -256,6 +259,7 @@ function toMessage(r: MessageRow, replies: ReportMessageReply[]): ReportMessage 
     dealId: r.deal_id,
     dealTitle: titleOf(r.context),
     personId: r.person_id,
+    personName: r.person_name,
     to: r.to_e164,
     body: r.body,
     status: statusOf(r),

@@ -159,6 +159,7 @@ describe.each(['sqlite', 'postgres'] as const)('report lists on %s', (kind) => {
       source: 'automation',
       dealTitle: 'Solar panels for Ann',
       personId: person('Ann').id,
+      personName: person('Ann').name,
       to: ANN,
       body: expect.stringContaining('Hi Ann, about Solar panels for Ann.'),
       status: 'delivered',
@@ -208,7 +209,7 @@ describe.each(['sqlite', 'postgres'] as const)('report lists on %s', (kind) => {
       ['Sounds good, call me tomorrow', ANN, null, false],
     ]);
     const quoteMessage = (await messages(`?automationId=${quote.id}`)).messages.find((m) => m.dealId === person('Ann').dealId)!;
-    expect(page.replies[1]).toMatchObject({ dealId: person('Ann').dealId, messageId: quoteMessage.id, automationId: quote.id });
+    expect(page.replies[1]).toMatchObject({ dealId: person('Ann').dealId, messageId: quoteMessage.id, automationId: quote.id, personName: person('Ann').name });
     expect(page.replies[0]).toMatchObject({ dealId: privateDealId, automationId: null });
 
     expect((await replies(`?automationId=${quote.id}`)).replies.map((r) => r.body)).toEqual(['Please remove me from this list', 'Sounds good, call me tomorrow']);

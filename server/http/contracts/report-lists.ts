@@ -40,6 +40,8 @@ export const reportMessageSchema = z.strictObject({
   /** The deal's title when the message was created. */
   dealTitle: z.string().nullable(),
   personId: z.number().nullable(),
+  /** The person's name in Pipedrive when the message (or the message replied to) was sent; null when not known. */
+  personName: z.string().nullable(),
   to: z.string().nullable(),
   body: z.string().nullable(),
   /** pending, sending, sent, delivered, undelivered, failed, skipped, cancelled. */
@@ -66,6 +68,8 @@ export const reportReplySchema = z.strictObject({
   dealId: z.number().nullable(),
   dealTitle: z.string().nullable(),
   personId: z.number().nullable(),
+  /** The person's name in Pipedrive when the message (or the message replied to) was sent; null when not known. */
+  personName: z.string().nullable(),
   /** The message it answers; null when the app found none for the number. */
   messageId: z.string().nullable(),
   automationId: z.string().nullable(),
