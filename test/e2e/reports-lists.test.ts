@@ -117,7 +117,8 @@ describe('the reports table opens the messages and replies behind it', () => {
     expect(await deal.getAttribute('target')).toBe('_blank');
     expect(await deal.getAttribute('rel')).toContain('noopener');
     const contact = ann.getByTestId('person-link');
-    expect([await contact.textContent(), await contact.getAttribute('href')]).toEqual([ANN, `https://acme-sandbox.pipedrive.com/person/${person('Ann').id}`]);
+    // The contact by the name Pipedrive had for them when the text was sent.
+    expect([await contact.textContent(), await contact.getAttribute('href')]).toEqual([person('Ann').name, `https://acme-sandbox.pipedrive.com/person/${person('Ann').id}`]);
 
     const statusOf = async (name: string) => list.getByTestId('report-message').filter({ hasText: name }).getByTestId('message-status').textContent();
     expect(await statusOf('Roof repair for Olly')).toBe('Skipped: opted out');
