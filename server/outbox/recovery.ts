@@ -4,7 +4,6 @@ import type { CompanyProfile } from '../companies/company-store.js';
 import type { Logger } from '../logger.js';
 import type { Sender, SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
-import { isProgress } from './message-status.js';
 import * as store from './outbox-store.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -29,17 +28,9 @@ export function createRecovery(deps: RecoveryDeps) {
   const iso = (ms = now()) => new Date(ms).toISOString();
 
   async function confirmSent(row: OutboundMessage, sid: string, status: string, accountSid: string): Promise<void> {
-    // A status callback may have arrived before this confirmation: take the furthest status seen, from callbacks of
-    // the account that sent it only (another account's callback naming this message changes nothing).
-    const early = await db
-      .selectFrom('message_status_events')
-      .select(['status', 'error_code'])
-      .where('provider_sid', '=', sid)
-      .where('account_sid', '=', accountSid)
-      .execute();
-    let best = { status, error: null as string | null };
-    for (const e of early) if (isProgress(best.status, e.status)) best = { status: e.status, error: e.error_code };
-    await store.markSent(db, row.id, { sid, accountSid, status: best.status, errorCode: best.error }, now());
+    // A status callback that arrived before this confirmation is applied by markSent itself (the furthest status
+    // its account reported), after the row is saved, so one that lands meanwhile is not lost either.
+    await store.markSent(db, row.id, { sid, accountSid, status, errorCode: null }, now());
   }
 
   /** Finds out whether an unconfirmed send reached Twilio; marks it sent if so, otherwise queues a retry. */
