@@ -8,6 +8,8 @@ import { monitorEventLoopDelay, performance, PerformanceObserver, type IntervalH
 import { Session } from 'node:inspector/promises';
 import express from 'express';
 import SqliteDriver from 'better-sqlite3';
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { createApp } from '../../server/app.js';
 import { loadConfig, type ReadyConfig } from '../../server/config.js';
@@ -19,14 +21,25 @@ import { serve } from './ipc.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 
 /**
- * The app under test, in its own process: the real context and Express app on a SQLite file (as in production),
- * and next to it the baseline, a bare Express 5 app with express.json() that answers 200, served the same way.
- * The outbox worker is not started; the orchestrator drives it with `drain` so the drain is timed on its own.
+ * The app under test, in its own process: the real context and Express app on a SQLite file (as in production) or on
+ * a PostgreSQL schema made for the run, and next to it the baseline, a bare Express 5 app with express.json() that
+ * answers 200, served the same way. The outbox worker is not started unless asked (`startWorker`); the orchestrator
+ * drives it with `drain` so the drain is timed on its own. Every SQL statement the app sends is counted (`queries`),
+ * for the database cost per message.
  */
 
-export type HostInit = { env: Record<string, string>; logLevel: string };
-export type HostInfo = { appUrl: string; bareUrl: string; dbFile: string; pid: number };
-export type DrainResult = { handled: number; passes: number; ms: number; states: Record<string, number>; cpuMs: number };
+export type Engine = 'sqlite' | 'postgres';
+export type HostInit = {
+  env: Record<string, string>;
+  logLevel: string;
+  engine?: Engine;
+  /** PostgreSQL only: join this schema (made by another host of the run) instead of making one; it is not dropped. */
+  joinUrl?: string;
+  /** The worker's options; by default the pace is lifted (`rateLimit: false`) so the drain measures the app. */
+  outboxOptions?: Record<string, unknown>;
+};
+export type HostInfo = { appUrl: string; bareUrl: string; dbFile: string; databaseUrl: string; engine: Engine; pid: number };
+export type DrainResult = { handled: number; passes: number; ms: number; states: Record<string, number>; cpuMs: number; queries: number };
 export type CpuSample = { userMs: number; systemMs: number; at: number };
 export type Observation = { loopDelayP50Ms: number; loopDelayP99Ms: number; loopDelayMaxMs: number; gcCount: number; gcTotalMs: number; gcMaxMs: number };
 export type ProbeQuery = { sql: string; params: unknown[]; rows: number; medianMs: number; maxMs: number; plan: string[] };
@@ -45,6 +58,49 @@ export type ProbeResult = {
 let ctx: AppContext | null = null;
 let info: HostInfo | null = null;
 let dir: string | null = null;
+/** The PostgreSQL schema this host made, dropped at close. */
+let ownSchema: { admin: pg.Client; name: string } | null = null;
+let queryCount = 0;
+
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Counts every statement: node-postgres sends each one (BEGIN and COMMIT included) through Client#query. */
+function countQueries(engine: Engine): void {
+  if (engine === 'postgres') {
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const query = proto.query;
+    proto.query = function (this: unknown, ...args: unknown[]) {
+      queryCount++;
+      return query.apply(this, args);
+    };
+    return;
+  }
+  const scratch = new SqliteDriver(':memory:');
+  const statement = Object.getPrototypeOf(scratch.prepare('select 1')) as Record<string, (...args: unknown[]) => unknown>;
+  const database = Object.getPrototypeOf(scratch) as Record<string, (...args: unknown[]) => unknown>;
+  scratch.close();
+  for (const [proto, names] of [[statement, ['all', 'get', 'run', 'iterate']], [database, ['exec']]] as const) {
+    for (const name of names) {
+      const method = proto[name]!;
+      proto[name] = function (this: unknown, ...args: unknown[]) {
+        queryCount++;
+        return method.apply(this, args);
+      };
+    }
+  }
+}
+
+/** A schema of its own in the shared test database, so runs never meet each other's rows. */
+async function makeSchema(): Promise<string> {
+  const name = `bench_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${name}`);
+  ownSchema = { admin, name };
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('options', `-c search_path=${name}`);
+  return url.toString();
+}
 const servers: Server[] = [];
 let session: Session | null = null;
 
@@ -70,15 +126,17 @@ function logSink(): Writable {
   });
 }
 
-async function init({ env, logLevel }: HostInit): Promise<HostInfo> {
+async function init({ env, logLevel, engine = 'sqlite', joinUrl, outboxOptions }: HostInit): Promise<HostInfo> {
   dir = mkdtempSync(join(tmpdir(), 'sms-pd-bench-'));
   const dbFile = join(dir, 'app.db');
+  countQueries(engine);
+  const databaseUrl = engine === 'sqlite' ? `file:${dbFile}` : (joinUrl ?? (await makeSchema()));
   const server = createServer();
   // Keep connections of a paused generator open between rounds, as a reverse proxy would.
   server.keepAliveTimeout = 60_000;
   const appUrl = await listen(server);
-  const config = loadConfig({ ...env, APP_URL: appUrl, DATABASE_URL: `file:${dbFile}`, LOG_LEVEL: logLevel }) as ReadyConfig;
-  ctx = createContext(config, { logger: createLogger(logLevel, logSink()), outboxOptions: { rateLimit: false } });
+  const config = loadConfig({ ...env, APP_URL: appUrl, DATABASE_URL: databaseUrl, LOG_LEVEL: logLevel }) as ReadyConfig;
+  ctx = createContext(config, { logger: createLogger(logLevel, logSink()), outboxOptions: { rateLimit: false, ...outboxOptions } });
   await ctx.database.migrate({ encryptionKey: ctx.config.encryptionKey });
   const handler = createApp(ctx);
   server.on('request', handler);
@@ -92,7 +150,7 @@ async function init({ env, logLevel }: HostInit): Promise<HostInfo> {
   const bareServer = createServer(bare);
   bareServer.keepAliveTimeout = 60_000;
   const bareUrl = await listen(bareServer);
-  info = { appUrl, bareUrl, dbFile, pid: process.pid };
+  info = { appUrl, bareUrl, dbFile, databaseUrl, engine, pid: process.pid };
   return info;
 }
 
@@ -166,15 +224,28 @@ async function drain(): Promise<DrainResult> {
   let handled = 0;
   let passes = 0;
   let lastWork = start;
+  const queries0 = queryCount;
+  let queries = 0;
   for (;;) {
     const n = await app().outbox.runOnce();
     passes++;
     if (n === 0) break;
     handled += n;
     lastWork = performance.now();
+    queries = queryCount - queries0;
   }
   const cpu = process.cpuUsage(cpu0);
-  return { handled, passes, ms: lastWork - start, states: await stateCounts(), cpuMs: (cpu.user + cpu.system) / 1000 };
+  return { handled, passes, ms: lastWork - start, states: await stateCounts(), cpuMs: (cpu.user + cpu.system) / 1000, queries };
+}
+
+/** The worker's own loop, as in production: woken by new work, never driven by `drain`. */
+function startWorker(): void {
+  app().outbox.start();
+}
+
+/** Statements sent so far (see countQueries). */
+function queries(): number {
+  return queryCount;
 }
 
 function cpu(): CpuSample {
@@ -333,12 +404,16 @@ async function profileStop({ file, units }: { file: string; units?: number }): P
   return summariseProfile(profile, units ?? null);
 }
 
-serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
+serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, startWorker, queries, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
   await ctx?.outbox.stop();
   for (const s of servers) {
     s.closeAllConnections();
     s.close();
   }
   await ctx?.database.close();
+  if (ownSchema) {
+    await ownSchema.admin.query(`DROP SCHEMA IF EXISTS ${ownSchema.name} CASCADE`).catch(() => {});
+    await ownSchema.admin.end().catch(() => {});
+  }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

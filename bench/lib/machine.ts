@@ -1,11 +1,27 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * How busy the machine was with work that is not ours, from /proc (Linux only; null elsewhere). On a small shared
- * machine a neighbour's test run moves every figure; this says when that happened.
+ * machine a neighbour's test run moves every figure; this says when that happened. Also what the local PostgreSQL
+ * server spent, for the database cost per message.
  */
 
-type Snapshot = { busy: number; total: number; ours: number };
+/** /proc times are in clock ticks of 1/100 s on Linux (USER_HZ). */
+const MS_PER_TICK = 10;
+
+type Snapshot = { busy: number; total: number; ours: Map<number, number> };
+
+/** utime + stime of one process in ticks, or null when it is gone. */
+function processTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command: utime is the 14th field overall, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return null;
+  }
+}
 
 function read(pids: number[]): Snapshot | null {
   try {
@@ -13,12 +29,10 @@ function read(pids: number[]): Snapshot | null {
     // user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user)
     const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = cpu;
     const busy = user + nice + system + irq + softirq + steal;
-    let ours = 0;
+    const ours = new Map<number, number>();
     for (const pid of pids) {
-      // Fields after the parenthesised command: utime is the 14th field overall, stime the 15th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ours += Number(fields[11]) + Number(fields[12]);
+      const ticks = processTicks(pid);
+      if (ticks !== null) ours.set(pid, ticks);
     }
     return { busy, total: busy + idle + iowait, ours };
   } catch {
@@ -26,17 +40,64 @@ function read(pids: number[]): Snapshot | null {
   }
 }
 
+/** CPU ticks spent between two snapshots by the processes of `end`; one started meanwhile counts in full. */
+function spent(start: Map<number, number>, end: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ticks] of end) sum += ticks - (start.get(pid) ?? 0);
+  return sum;
+}
+
 export type ForeignLoad = { foreignPct: number; oursPct: number } | null;
 
-/** Starts a measurement; the returned function gives the share of all CPUs used by others and by us since then. */
-export function watchMachine(pids: number[]): () => ForeignLoad {
-  const start = read(pids);
+/**
+ * Starts a measurement; the returned function gives the share of all CPUs used by others and by us since then.
+ * `pids` may be a function, asked at the start and at the end (PostgreSQL starts a process per connection).
+ */
+export function watchMachine(pids: number[] | (() => number[])): () => ForeignLoad {
+  const list = typeof pids === 'function' ? pids : () => pids;
+  const start = read(list());
   return () => {
-    const end = read(pids);
+    const end = read(list());
     if (!start || !end || end.total === start.total) return null;
     const total = end.total - start.total;
-    const ours = end.ours - start.ours;
+    const ours = spent(start.ours, end.ours);
     const busy = end.busy - start.busy;
     return { foreignPct: Math.max(0, (100 * (busy - ours)) / total), oursPct: (100 * ours) / total };
+  };
+}
+
+/** The processes of the local PostgreSQL server (postmaster, backends, background workers), by command name. */
+export function postgresPids(): number[] {
+  const pids: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * Starts a measurement of the PostgreSQL server's CPU; the returned function gives the milliseconds spent since
+ * (connections that closed meanwhile are lost, so the drain keeps its pool open: it does). Null without /proc.
+ */
+export function watchPostgres(): () => number | null {
+  const ticksOf = () => new Map(postgresPids().flatMap((pid) => {
+    const t = processTicks(pid);
+    return t === null ? [] : [[pid, t] as const];
+  }));
+  const start = ticksOf();
+  return () => {
+    if (start.size === 0) return null;
+    return spent(start, ticksOf()) * MS_PER_TICK;
   };
 }
