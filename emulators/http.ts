@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 
 export interface RecordedRequest {
   method: string;
@@ -15,6 +16,12 @@ export interface RecordedRequest {
   body: unknown;
   rawBody: string;
   at: Date;
+  /**
+   * When the request had fully arrived, as epoch milliseconds with sub-millisecond precision
+   * (`performance.timeOrigin + performance.now()`): comparable with the same clock of another process on the machine,
+   * for latencies measured across processes (the benchmark's webhook-to-Twilio time). Set by the loopback server.
+   */
+  receivedAt?: number;
   /** The status the emulator answered with (set once answered; 0 when the socket was dropped). */
   status?: number;
 }
@@ -58,6 +65,7 @@ export async function startLoopbackServer(
         body: parseBody(rawBody, headers['content-type']),
         rawBody,
         at: new Date(),
+        receivedAt: performance.timeOrigin + performance.now(),
         url,
         raw,
       };
@@ -163,6 +171,7 @@ export function basicAuthHeader(user: string, password: string): string {
 export function recordRequest(req: EmulatorRequest, res: ServerResponse, log: RecordedRequest[]): void {
   const record: RecordedRequest = {
     method: req.method, path: req.path, query: req.query, headers: req.headers, body: req.body, rawBody: req.rawBody, at: req.at,
+    ...(req.receivedAt === undefined ? {} : { receivedAt: req.receivedAt }),
   };
   log.push(record);
   res.on('finish', () => (record.status = res.statusCode));
