@@ -18,6 +18,7 @@ import { createLogger } from '../../server/logger.js';
 import type { AutomationInput } from '../../server/automations/automation-store.js';
 import { companySettingsSchema } from '../../server/companies/company-settings.js';
 import { serve } from './ipc.js';
+import { panelProbes } from './panel-probe.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 
 /**
@@ -42,18 +43,6 @@ export type HostInfo = { appUrl: string; bareUrl: string; dbFile: string; databa
 export type DrainResult = { handled: number; passes: number; ms: number; states: Record<string, number>; cpuMs: number; queries: number };
 export type CpuSample = { userMs: number; systemMs: number; at: number };
 export type Observation = { loopDelayP50Ms: number; loopDelayP99Ms: number; loopDelayMaxMs: number; gcCount: number; gcTotalMs: number; gcMaxMs: number };
-export type ProbeQuery = { sql: string; params: unknown[]; rows: number; medianMs: number; maxMs: number; plan: string[] };
-export type ProbeResult = {
-  runs: number;
-  /** The whole request as seen from inside the app's process (its own HTTP client included), median. */
-  requestMs: number;
-  /** All SQL statements of one request, median of the per-request sums. */
-  sqlMs: number;
-  /** JSON.stringify of the answer's object, median (what res.json spends serialising). */
-  stringifyMs: number;
-  bytes: number;
-  queries: ProbeQuery[];
-};
 
 let ctx: AppContext | null = null;
 let info: HostInfo | null = null;
@@ -295,98 +284,6 @@ async function panelToken({ userId, companyId, ttlSeconds }: { userId: number; c
     .sign(new TextEncoder().encode(app().config.pipedrive.jwtSecret));
 }
 
-const midpoint = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-
-/**
- * Where one request's time goes, from inside the app: better-sqlite3's statement methods are wrapped for the duration
- * of the probe (and restored after), so every statement the request runs is timed with its SQL and parameters; each
- * distinct statement then gets SQLite's EXPLAIN QUERY PLAN on a separate read-only connection. Runs after the
- * measured rounds, never during them.
- */
-async function panelProbe({ path, authorization, runs }: { path: string; authorization: string; runs: number }): Promise<ProbeResult> {
-  const scratch = new SqliteDriver(':memory:');
-  const proto = Object.getPrototypeOf(scratch.prepare('select 1')) as Record<'all' | 'get' | 'run', (...args: unknown[]) => unknown>;
-  scratch.close();
-  const original = { all: proto.all, get: proto.get, run: proto.run };
-  type Seen = { sql: string; params: unknown[]; ms: number; rows: number };
-  let seen: Seen[] = [];
-  for (const name of ['all', 'get', 'run'] as const) {
-    const method = original[name];
-    proto[name] = function (this: { source: string }, ...args: unknown[]) {
-      const t = performance.now();
-      const result = method.apply(this, args);
-      seen.push({ sql: this.source, params: Array.isArray(args[0]) ? args[0] : args, ms: performance.now() - t, rows: Array.isArray(result) ? result.length : result ? 1 : 0 });
-      return result;
-    };
-  }
-  const perRun: Array<{ requestMs: number; seen: Seen[]; body: string }> = [];
-  try {
-    for (let i = 0; i < runs; i++) {
-      seen = [];
-      const t = performance.now();
-      const res = await fetch(`${info!.appUrl}${path}`, { headers: { authorization } });
-      const body = await res.text();
-      if (res.status !== 200) throw new Error(`probe ${path}: HTTP ${res.status} ${body.slice(0, 200)}`);
-      perRun.push({ requestMs: performance.now() - t, seen, body });
-    }
-  } finally {
-    Object.assign(proto, original);
-  }
-  const parsed = JSON.parse(perRun[0]!.body) as unknown;
-  const stringify: number[] = [];
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    JSON.stringify(parsed);
-    stringify.push(performance.now() - t);
-  }
-  const bySql = new Map<string, { params: unknown[]; rows: number; ms: number[] }>();
-  for (const run of perRun) {
-    for (const q of run.seen) {
-      const entry = bySql.get(q.sql) ?? { params: q.params, rows: q.rows, ms: [] };
-      entry.ms.push(q.ms);
-      bySql.set(q.sql, entry);
-    }
-  }
-  const reader = new SqliteDriver(info!.dbFile, { readonly: true, fileMustExist: true });
-  try {
-    const queries = [...bySql.entries()].map(([sql, q]) => {
-      let plan: string[];
-      try {
-        plan = (reader.prepare(`explain query plan ${sql}`).all(...(q.params as unknown[])) as Array<{ detail: string }>).map((r) => r.detail);
-      } catch (error) {
-        plan = [`(no plan: ${error instanceof Error ? error.message : String(error)})`];
-      }
-      return { sql, params: q.params, rows: q.rows, medianMs: midpoint(q.ms), maxMs: Math.max(...q.ms), plan };
-    });
-    return {
-      runs,
-      requestMs: midpoint(perRun.map((r) => r.requestMs)),
-      sqlMs: midpoint(perRun.map((r) => r.seen.reduce((sum, q) => sum + q.ms, 0))),
-      stringifyMs: midpoint(stringify),
-      bytes: Buffer.byteLength(perRun[0]!.body),
-      queries,
-    };
-  } finally {
-    reader.close();
-  }
-}
-
-export type ReportProbe = { days: number; ms: number; messages: number; loopDelayMaxMs: number };
-
-/**
- * One settings-page report of the last `days` days, timed from inside the app, with the main event loop's worst delay
- * meanwhile: the report reads on a worker thread, so webhooks served on the main loop must not wait for it.
- */
-async function reportProbe({ companyId, days }: { companyId: string; days: number }): Promise<ReportProbe> {
-  const delay = monitorEventLoopDelay({ resolution: 5 });
-  delay.enable();
-  const started = performance.now();
-  const report = await app().reports.report(companyId, { since: new Date(Date.now() - days * 86_400_000), until: new Date() });
-  const ms = performance.now() - started;
-  delay.disable();
-  return { days, ms: Math.round(ms), messages: report.totals.total, loopDelayMaxMs: Math.round(delay.max / 1e5) / 10 };
-}
-
 async function profileStart(): Promise<void> {
   session = new Session();
   session.connect();
@@ -404,7 +301,7 @@ async function profileStop({ file, units }: { file: string; units?: number }): P
   return summariseProfile(profile, units ?? null);
 }
 
-serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, startWorker, queries, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, panelProbe, reportProbe }, async () => {
+serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, startWorker, queries, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, ...panelProbes(() => ({ ...info!, ctx: app() })) }, async () => {
   await ctx?.outbox.stop();
   for (const s of servers) {
     s.closeAllConnections();
