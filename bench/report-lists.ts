@@ -11,7 +11,7 @@
  * (order, period, filter, cursor).
  */
 import { encodeCursor } from '../server/reports/report-cursor.js';
-import type { ProbeQuery, ProbeResult } from './lib/app-host.js';
+import type { ProbeQuery, ProbeResult } from './lib/panel-probe.js';
 import type { GetClosedResult, GetRequest, Target } from './lib/load-generator.js';
 import type { Stack } from './lib/stack.js';
 import { quantile, round, summary, type Summary } from './lib/stats.js';
