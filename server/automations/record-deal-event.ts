@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import type { Schema } from '../../db/schema.js';
 import type { DealEvent } from './deal-event.js';
-import { enqueueAutomationMessage } from '../outbox/outbox-store.js';
+import { enqueueAutomationMessages, type AutomationMessage } from '../outbox/outbox-store.js';
 
 export type RecordResult = { duplicate: boolean; queued: number };
 
@@ -58,19 +58,7 @@ export function createDealEventRecorder(database: Database, options: { maxBatch?
     if (batch.length === 1) return writeAlone(batch[0]!);
     let results: RecordResult[];
     try {
-      results = await database.transaction(async (trx) => {
-        // Automations are the same for every event of one company and stage within a batch.
-        const lookups = new Map<string, Promise<MatchingAutomation[]>>();
-        const out: RecordResult[] = [];
-        for (const { event, now } of batch) {
-          const key = event.trigger ? `${event.companyId}\u0000${event.trigger.event}\u0000${event.trigger.stageId}` : '';
-          let found = lookups.get(key);
-          if (!found) lookups.set(key, (found = matchingAutomations(trx, event)));
-          const matching = inPipeline(await found, event);
-          out.push(await recordWithin(trx, event, matching, now));
-        }
-        return out;
-      });
+      results = await database.transaction((trx) => recordBatch(trx, batch));
     } catch {
       for (const item of batch) await writeAlone(item);
       return;
@@ -122,33 +110,64 @@ function inPipeline(automations: MatchingAutomation[], event: DealEvent): Matchi
 
 /** The event row and its outbox rows. Atomic only inside a transaction, which the caller provides when rows match. */
 async function recordWithin(db: Executor, event: DealEvent, matching: MatchingAutomation[], now: number): Promise<RecordResult> {
-  const at = new Date(now).toISOString();
-  const deal = event.deal;
-  // No deal, no matching automation (matchingAutomations): queued is simply how many matched.
-  const queued = matching.length;
-  // Plain SQL on this path: the query builder costs more than SQLite itself for statements this small.
-  const inserted = await sql<{ id: string }>`
-    INSERT INTO webhook_events (id, company_id, entity, action, entity_id, attempt, queued, received_at)
-    VALUES (${event.eventId}, ${event.companyId}, ${event.entity}, ${event.action},
-            ${event.dealId === null ? null : String(event.dealId)}, ${event.attempt}, ${queued}, ${at})
-    ON CONFLICT (company_id, id) DO NOTHING RETURNING id`.execute(db);
-  if (inserted.rows.length === 0) return { duplicate: true, queued: 0 };
-  if (!deal || queued === 0) return { duplicate: false, queued: 0 };
-  // The deal as it was when it moved, and the template as it was then: a later edit rewrites nothing already queued.
-  const context = JSON.stringify({ deal });
-  for (const a of matching) {
-    await enqueueAutomationMessage(db, {
-      id: randomUUID(),
-      companyId: event.companyId,
-      automationId: a.id,
-      automationName: a.name,
-      eventId: event.eventId,
-      dealId: deal.id,
-      personId: deal.personId,
-      template: a.template,
-      context,
-      at,
-    });
+  return (await writeEvents(db, [{ event, matching, now }]))[0]!;
+}
+
+/**
+ * A batch's events in one transaction (the caller's): the automations looked up once per company and stage, then
+ * every event in one INSERT and every outbox row in another — a fixed number of statements whatever the batch's
+ * size, which on PostgreSQL means a fixed number of round trips.
+ */
+async function recordBatch(trx: Executor, batch: Array<{ event: DealEvent; now: number }>): Promise<RecordResult[]> {
+  // Automations are the same for every event of one company and stage within a batch.
+  const lookups = new Map<string, Promise<MatchingAutomation[]>>();
+  const items = [];
+  for (const { event, now } of batch) {
+    const key = event.trigger ? `${event.companyId}\u0000${event.trigger.event}\u0000${event.trigger.stageId}` : '';
+    let found = lookups.get(key);
+    if (!found) lookups.set(key, (found = matchingAutomations(trx, event)));
+    items.push({ event, now, matching: inPipeline(await found, event) });
   }
-  return { duplicate: false, queued };
+  return writeEvents(trx, items);
+}
+
+async function writeEvents(db: Executor, items: Array<{ event: DealEvent; matching: MatchingAutomation[]; now: number }>): Promise<RecordResult[]> {
+  // Plain SQL on this path: the query builder costs more than SQLite itself for statements this small.
+  const rows = items.map(({ event, matching, now }) => {
+    // No deal, no matching automation (matchingAutomations): queued is simply how many matched.
+    return sql`(${event.eventId}, ${event.companyId}, ${event.entity}, ${event.action},
+                ${event.dealId === null ? null : String(event.dealId)}, ${event.attempt}, ${matching.length}, ${new Date(now).toISOString()})`;
+  });
+  const inserted = await sql<{ id: string; company_id: string }>`
+    INSERT INTO webhook_events (id, company_id, entity, action, entity_id, attempt, queued, received_at)
+    VALUES ${sql.join(rows)}
+    ON CONFLICT (company_id, id) DO NOTHING RETURNING id, company_id`.execute(db);
+  // An event already recorded (Pipedrive's retry), or twice in this batch: only its first arrival is new.
+  const fresh = new Set(inserted.rows.map((r) => `${r.company_id}\u0000${r.id}`));
+  const messages: AutomationMessage[] = [];
+  const results = items.map(({ event, matching, now }): RecordResult => {
+    if (!fresh.delete(`${event.companyId}\u0000${event.eventId}`)) return { duplicate: true, queued: 0 };
+    const deal = event.deal;
+    if (!deal || matching.length === 0) return { duplicate: false, queued: 0 };
+    // The deal as it was when it moved, and the template as it was then: a later edit rewrites nothing already queued.
+    const context = JSON.stringify({ deal });
+    const at = new Date(now).toISOString();
+    for (const a of matching) {
+      messages.push({
+        id: randomUUID(),
+        companyId: event.companyId,
+        automationId: a.id,
+        automationName: a.name,
+        eventId: event.eventId,
+        dealId: deal.id,
+        personId: deal.personId,
+        template: a.template,
+        context,
+        at,
+      });
+    }
+    return { duplicate: false, queued: matching.length };
+  });
+  await enqueueAutomationMessages(db, messages);
+  return results;
 }

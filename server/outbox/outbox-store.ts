@@ -20,16 +20,27 @@ export type HeldState = 'claimed' | 'sending';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A message queued by an automation for a deal event; a replayed event queues nothing twice. */
-export async function enqueueAutomationMessage(
-  db: Executor,
-  m: { id: string; companyId: string; automationId: string; automationName: string; eventId: string; dealId: number; personId: number | null; template: string; context: string; at: string },
-): Promise<void> {
+export type AutomationMessage = { id: string; companyId: string; automationId: string; automationName: string; eventId: string; dealId: number; personId: number | null; template: string; context: string; at: string };
+
+export async function enqueueAutomationMessage(db: Executor, m: AutomationMessage): Promise<void> {
+  await enqueueAutomationMessages(db, [m]);
+}
+
+/**
+ * Several at once, in one statement: on PostgreSQL every statement is a round trip, and the webhook's group commit
+ * would otherwise wait for one per message.
+ */
+export async function enqueueAutomationMessages(db: Executor, messages: AutomationMessage[]): Promise<void> {
+  if (messages.length === 0) return;
   // Plain SQL on this path: the query builder costs more than SQLite itself for statements this small.
+  const rows = messages.map(
+    (m) => sql`(${m.id}, ${m.companyId}, 'automation', ${m.automationId}, ${m.automationName}, ${m.eventId}, ${m.dealId}, ${m.personId},
+                ${m.template}, ${m.context}, 'queued', ${m.at}, ${m.at}, ${m.at})`,
+  );
   await sql`
     INSERT INTO outbound_messages (id, company_id, source, automation_id, automation_name, event_id, deal_id, person_id,
                                    template, context, state, next_attempt_at, created_at, updated_at)
-    VALUES (${m.id}, ${m.companyId}, 'automation', ${m.automationId}, ${m.automationName}, ${m.eventId}, ${m.dealId}, ${m.personId},
-            ${m.template}, ${m.context}, 'queued', ${m.at}, ${m.at}, ${m.at})
+    VALUES ${sql.join(rows)}
     ON CONFLICT (event_id, automation_id) DO NOTHING`.execute(db);
 }
 
