@@ -59,7 +59,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const peers: Peer[] = [];
   const close = async () => {
-    for (const p of peers) await p.close().catch(() => {});
+    // Later instances first: the first one drops the PostgreSQL schema the others still use.
+    for (const p of [...peers].reverse()) await p.close().catch(() => {});
     await world.close();
   };
   try {
