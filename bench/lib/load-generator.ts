@@ -1,16 +1,16 @@
-import { connect, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { serve } from './ipc.js';
+import { Connection, openLoop, percentile, rawRequest, sleep, type OpenResult, type Target } from './open-loop.js';
 import { renderTemplate, webhookTemplate, type Scenario, type WebhookKind } from './payloads.js';
 
 /**
- * The load generator, in its own process. It speaks HTTP/1.1 over raw keep-alive sockets (one request in flight per
- * connection, no pipelining) because node:http's client costs more CPU per request than a bare Express handler, and a
- * generator slower than the server would flatten the ratio we want to measure.
+ * The load generator, in its own process. It speaks HTTP/1.1 over raw keep-alive sockets (open-loop.ts) because
+ * node:http's client costs more CPU per request than a bare Express handler, and a generator slower than the server
+ * would flatten the ratio we want to measure.
  */
 
-export type Target = { host: string; port: number; path: string; authorization?: string };
+export type { OpenResult, Target } from './open-loop.js';
 
 export type ClosedArgs = { target: Target; scenario: Scenario; mix: WebhookKind[]; connections: number; warmupMs: number; durationMs: number };
 export type ClosedResult = {
@@ -28,21 +28,21 @@ export type ClosedResult = {
 };
 
 export type OpenArgs = { target: Target; scenario: Scenario; mix: WebhookKind[]; rate: number; durationMs: number; connections: number };
-export type OpenResult = {
-  scheduled: number;
-  completed: number;
-  statuses: Record<string, number>;
-  errors: number;
-  /** Latency of each completed request from its scheduled start (so queueing behind a slow answer counts). */
-  latenciesMs: number[];
-  /** How late the generator itself sent requests, p99 (timer granularity, a busy core). */
-  sendLagP99Ms: number;
-  achievedRps: number;
-  /** The slowest requests with their due time from the start of the round, to see whether stalls cluster. */
-  worst: Array<{ atMs: number; ms: number }>;
-  /** Requests still unanswered 10 s after the last was sent (counted in `errors` too): the server fell behind. */
-  unanswered: number;
+
+/** Given bodies, sent once each in order at a fixed rate (open loop); see `openBodies`. */
+export type OpenBodiesArgs = { target: Target; bodies: string[]; rate: number; connections: number };
+export type OpenBodiesResult = OpenResult & {
+  /** Per body: when it was due, as epoch milliseconds (`performance.timeOrigin + performance.now()`, comparable across
+   * processes of the machine); latencies count from there, so a late generator or a queue for a connection counts. */
+  dueAt: number[];
+  /** Per body: the HTTP status of its answer, 0 when none came (connection dropped, or no answer within 10 s). */
+  status: number[];
+  /** Per body: milliseconds from due to answer, NaN when none came. */
+  answerMs: number[];
 };
+export type OneArgs = { target: Target; body: string };
+/** One request on a kept connection: when it was sent (epoch ms, as `dueAt` above), its status (0: none), how long. */
+export type OneResult = { sentAt: number; status: number; answerMs: number };
 
 export type BatchArgs = { target: Target; bodies: string[]; connections: number };
 export type BatchResult = { statuses: Record<string, number>; errors: number; ms: number };
@@ -70,65 +70,6 @@ export type GetClosedResult = GetAnswers & { completed: number; latenciesMs: num
 export type GetOpenArgs = { target: Target; requests: GetRequest[]; rate: number; durationMs: number; connections: number };
 export type GetOpenResult = OpenResult & GetAnswers;
 
-type Done = (status: number | null, body?: Buffer) => void;
-
-const HEADER_END = Buffer.from('\r\n\r\n');
-
-/** One keep-alive connection with at most one request in flight. */
-class Connection {
-  private readonly socket: Socket;
-  private buffer: Buffer | null = null;
-  private done: Done | null = null;
-  closed = false;
-
-  constructor(target: Target) {
-    this.socket = connect({ host: target.host, port: target.port, noDelay: true });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', () => this.fail());
-    this.socket.on('close', () => this.fail());
-  }
-
-  get busy(): boolean {
-    return this.done !== null;
-  }
-
-  send(request: Buffer, done: Done): void {
-    this.done = done;
-    this.socket.write(request);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.socket.destroy();
-  }
-
-  private fail(): void {
-    this.closed = true;
-    const done = this.done;
-    this.done = null;
-    done?.(null);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
-    const end = this.buffer.indexOf(HEADER_END);
-    if (end < 0) return;
-    const head = this.buffer.toString('latin1', 0, end);
-    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) {
-      // Every answer of both servers carries Content-Length; anything else is a bug worth seeing.
-      this.socket.destroy(new Error(`response without Content-Length: ${head.slice(0, 200)}`));
-      return;
-    }
-    const total = end + 4 + Number(length[1]);
-    if (this.buffer.length < total) return;
-    const body = this.buffer.subarray(end + 4, total);
-    this.buffer = this.buffer.length > total ? this.buffer.subarray(total) : null;
-    const done = this.done;
-    this.done = null;
-    done?.(Number(head.slice(9, 12)), body);
-  }
-}
 
 /** Request bytes for the webhook mix: a fresh UUID per request so every one is recorded, never a duplicate. */
 function requestMaker(target: Target, scenario: Scenario, mix: WebhookKind[]): () => Buffer {
@@ -144,20 +85,6 @@ function requestMaker(target: Target, scenario: Scenario, mix: WebhookKind[]): (
   };
 }
 
-function rawRequest(target: Target, body: string): Buffer {
-  return Buffer.from(
-    `POST ${target.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\n${
-      target.authorization ? `Authorization: ${target.authorization}\r\n` : ''
-    }Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
-}
-
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Closed loop: every connection sends its next request as soon as the previous answer arrives (max throughput). */
 async function closed(args: ClosedArgs): Promise<ClosedResult> {
@@ -233,97 +160,50 @@ async function open(args: OpenArgs): Promise<OpenResult> {
   return openLoop(args, () => make());
 }
 
-type OpenCore = { target: Target; rate: number; durationMs: number; connections: number };
 
-/** The open loop itself: `make(i)` gives request i's bytes; `onAnswer` sees each answer after its latency is taken. */
-async function openLoop(args: OpenCore, make: (seq: number) => Buffer, onAnswer?: (seq: number, status: number, body: Buffer) => void): Promise<OpenResult> {
-  const total = Math.round((args.rate * args.durationMs) / 1000);
-  const interval = 1000 / args.rate;
-  const statuses: Record<string, number> = {};
-  const latencies: number[] = [];
-  const lags = new Float64Array(total);
-  const worst: Array<{ atMs: number; ms: number }> = [];
-  let errors = 0;
-  let finished = 0;
-  const idle: Connection[] = [];
-  const all: Connection[] = [];
-  const waiting: Array<{ due: number; request: Buffer; seq: number }> = [];
+/**
+ * The open loop over explicit bodies (the end-to-end section: each body names its own deal and person), keeping per
+ * body its due time, status and answer time, so the orchestrator can match each to what reached Twilio.
+ */
+async function openBodies(args: OpenBodiesArgs): Promise<OpenBodiesResult> {
+  const n = args.bodies.length;
+  const requests = args.bodies.map((body) => rawRequest(args.target, body));
+  const dueAt = new Array<number>(n).fill(Number.NaN);
+  const due = new Float64Array(n);
+  const status = new Array<number>(n).fill(0);
+  const answerMs = new Array<number>(n).fill(Number.NaN);
+  const r = await openLoop(
+    { target: args.target, rate: args.rate, durationMs: (n * 1000) / args.rate, connections: args.connections },
+    (seq, dueTime) => {
+      due[seq] = dueTime;
+      dueAt[seq] = performance.timeOrigin + dueTime;
+      return requests[seq]!;
+    },
+    (seq, s) => {
+      status[seq] = s;
+      answerMs[seq] = performance.now() - due[seq]!;
+    },
+  );
+  if (r.scheduled !== n) throw new Error(`open loop scheduled ${r.scheduled} of ${n} bodies`);
+  return { ...r, dueAt, status, answerMs };
+}
 
-  for (let i = 0; i < Math.min(args.connections, 16); i++) {
-    const c = new Connection(args.target);
-    all.push(c);
-    idle.push(c);
+/** Kept connections of `one`, per target, so a request one at a time never pays a TCP handshake. */
+const kept = new Map<string, Connection>();
+
+async function one(args: OneArgs): Promise<OneResult> {
+  const key = `${args.target.host}:${args.target.port}`;
+  let conn = kept.get(key);
+  if (!conn || conn.closed) {
+    conn = new Connection(args.target);
+    kept.set(key, conn);
   }
-  await sleep(50);
-
-  let allDone: () => void = () => {};
-  const complete = (due: number, status: number | null) => {
-    finished++;
-    if (status === null) errors++;
-    else {
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      const ms = performance.now() - due;
-      latencies.push(ms);
-      if (worst.length < 10 || ms > worst[worst.length - 1]!.ms) {
-        worst.push({ atMs: Math.round(due - t0), ms: Math.round(ms * 10) / 10 });
-        worst.sort((a, b) => b.ms - a.ms);
-        if (worst.length > 10) worst.pop();
-      }
-    }
-    if (finished === total) allDone();
-  };
-  const dispatch = (conn: Connection, due: number, request: Buffer, seq: number) => {
-    conn.send(request, (status, body) => {
-      complete(due, status);
-      if (status !== null && onAnswer) onAnswer(seq, status, body!);
-      if (conn.closed) return;
-      const next = waiting.shift();
-      if (next) dispatch(conn, next.due, next.request, next.seq);
-      else idle.push(conn);
-    });
-  };
-  const submit = (due: number, request: Buffer, seq: number) => {
-    let conn = idle.pop();
-    while (conn?.closed) conn = idle.pop();
-    if (!conn && all.length < args.connections) {
-      conn = new Connection(args.target);
-      all.push(conn);
-    }
-    if (conn) dispatch(conn, due, request, seq);
-    else waiting.push({ due, request, seq });
-  };
-
-  const t0 = performance.now() + 5;
-  let i = 0;
-  const finishedAll = new Promise<void>((r) => (allDone = r));
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      while (i < total && t0 + i * interval <= now) {
-        const due = t0 + i * interval;
-        lags[i] = now - due;
-        submit(due, make(i), i);
-        i++;
-      }
-      if (i >= total) return resolve();
-      setTimeout(tick, Math.max(0, t0 + i * interval - performance.now()));
-    };
-    tick();
-  });
-  const sendEnd = performance.now();
-  await Promise.race([finishedAll, sleep(10_000)]);
-  for (const c of all) c.close();
-  return {
-    scheduled: total,
-    completed: latencies.length,
-    statuses,
-    errors: errors + (total - finished),
-    latenciesMs: latencies,
-    sendLagP99Ms: percentile(lags.sort(), 0.99),
-    achievedRps: (total * 1000) / (sendEnd - t0),
-    worst,
-    unanswered: total - finished,
-  };
+  const request = rawRequest(args.target, args.body);
+  const sent = performance.now();
+  const code = await new Promise<number | null>((resolve) => conn.send(request, resolve));
+  const answerMs = performance.now() - sent;
+  if (code === null) kept.delete(key);
+  return { sentAt: performance.timeOrigin + sent, status: code ?? 0, answerMs: code === null ? Number.NaN : answerMs };
 }
 
 /** Sends the given bodies once each with a few connections; used to enqueue the drain's outbox rows. */
@@ -446,4 +326,6 @@ async function getOpen(args: GetOpenArgs): Promise<GetOpenResult> {
   return { ...r, ...answers };
 }
 
-serve({ closed, open, batch, getClosed, getOpen });
+serve({ closed, open, openBodies, one, batch, getClosed, getOpen }, async () => {
+  for (const c of kept.values()) c.close();
+});
