@@ -102,13 +102,13 @@ export async function runEngineSection(stack: Stack, setup: EngineSetup, check: 
 
   const measureClosed = async (t: Target) => {
     const machine = watchMachine(ours);
-    const database = postgres ? watchPostgres() : null;
+    const database = postgres ? await watchPostgres(info.databaseUrl) : null;
     const q0 = await host.call<number>('queries');
     const c0 = await host.call<CpuSample>('cpu');
     const r = await closed(t, S.ingestRoundMs, S.ingestRoundWarmupMs);
     const c1 = await host.call<CpuSample>('cpu');
     const q1 = await host.call<number>('queries');
-    const dbMs = database?.() ?? null;
+    const dbMs = database ? await database() : null;
     const cpuMs = c1.userMs + c1.systemMs - c0.userMs - c0.systemMs;
     return {
       ...r,

@@ -53,6 +53,29 @@ let queryCount = 0;
 
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/** Per statement text on PostgreSQL between sqlTimesStart and sqlTimesStop: how often, and the wall time to its answer. */
+let sqlTimes: Map<string, { count: number; ms: number }> | null = null;
+function addSqlTime(text: string, ms: number): void {
+  const entry = sqlTimes?.get(text);
+  if (entry) {
+    entry.count++;
+    entry.ms += ms;
+  } else sqlTimes?.set(text, { count: 1, ms });
+}
+export type SqlTime = { sql: string; count: number; totalMs: number; meanMs: number };
+function sqlTimesStart(): void {
+  sqlTimes = new Map();
+}
+/** The statements that took the most time in all, for where a round's database time goes. */
+function sqlTimesStop({ top }: { top: number }): SqlTime[] {
+  const all = [...(sqlTimes ?? new Map<string, { count: number; ms: number }>()).entries()];
+  sqlTimes = null;
+  return all
+    .map(([sql, t]) => ({ sql: sql.replace(/\s+/g, ' ').slice(0, 240), count: t.count, totalMs: Math.round(t.ms), meanMs: Math.round((t.ms / t.count) * 100) / 100 }))
+    .sort((a, b) => b.totalMs - a.totalMs)
+    .slice(0, top);
+}
+
 /** Counts every statement: node-postgres sends each one (BEGIN and COMMIT included) through Client#query. */
 function countQueries(engine: Engine): void {
   if (engine === 'postgres') {
@@ -60,7 +83,16 @@ function countQueries(engine: Engine): void {
     const query = proto.query;
     proto.query = function (this: unknown, ...args: unknown[]) {
       queryCount++;
-      return query.apply(this, args);
+      const result = query.apply(this, args);
+      if (sqlTimes && result instanceof Promise) {
+        const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string } | undefined)?.text);
+        const started = performance.now();
+        void result.then(
+          () => addSqlTime(text, performance.now() - started),
+          () => addSqlTime(text, performance.now() - started),
+        );
+      }
+      return result;
     };
     return;
   }
@@ -88,6 +120,8 @@ async function makeSchema(): Promise<string> {
   ownSchema = { admin, name };
   const url = new URL(POSTGRES_URL);
   url.searchParams.set('options', `-c search_path=${name}`);
+  // How the bench tells this run's PostgreSQL backends from those of any other client (lib/machine.ts).
+  url.searchParams.set('application_name', name);
   return url.toString();
 }
 const servers: Server[] = [];
@@ -301,7 +335,7 @@ async function profileStop({ file, units }: { file: string; units?: number }): P
   return summariseProfile(profile, units ?? null);
 }
 
-serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, startWorker, queries, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, ...panelProbes(() => ({ ...info!, ctx: app() })) }, async () => {
+serve({ init, company, busiestAutomation, createAutomation, counts, discardQueued, drain, startWorker, queries, sqlTimesStart, sqlTimesStop, setSettings, cpu, observeStart, observeStop, profileStart, profileStop, panelToken, ...panelProbes(() => ({ ...info!, ctx: app() })) }, async () => {
   await ctx?.outbox.stop();
   for (const s of servers) {
     s.closeAllConnections();

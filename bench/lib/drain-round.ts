@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DrainResult } from './app-host.js';
+import type { DrainResult, SqlTime } from './app-host.js';
 import type { BatchResult, Target } from './load-generator.js';
 import { watchMachine, watchPostgres, postgresPids, type ForeignLoad } from './machine.js';
 import { webhookPayload, type Scenario } from './payloads.js';
@@ -87,11 +87,17 @@ export function createDrainer(stack: Stack, scenario: Scenario, appTarget: Targe
     const emu0 = process.cpuUsage();
     const allPids = [...pids, ...drainers.map((d) => d.pid)];
     const machine = watchMachine(() => (postgres ? [...allPids, ...postgresPids()] : allPids));
-    const database = postgres ? watchPostgres() : null;
+    const database = postgres ? await watchPostgres(info.databaseUrl) : null;
     if (opts.profileFile) await host.call('profileStart');
+    const sqlTimes = postgres && process.env.BENCH_SQL_TIMES === '1';
+    if (sqlTimes) await host.call('sqlTimesStart');
     const results = await Promise.all(drainers.map((d) => d.call<DrainResult>('drain')));
+    if (sqlTimes) {
+      const top = await host.call<SqlTime[]>('sqlTimesStop', { top: 12 });
+      process.stderr.write(`drain ${label}: statements by total time (app process 1):\n${top.map((t) => `  ${String(t.totalMs).padStart(6)} ms ${String(t.count).padStart(6)}x ${t.meanMs.toFixed(2).padStart(6)} ms  ${t.sql}`).join('\n')}\n`);
+    }
     const profile = opts.profileFile ? await host.call<ProfileSummary>('profileStop', { file: opts.profileFile, units: n }) : null;
-    const dbCpuMs = database ? database() : null;
+    const dbCpuMs = database ? await database() : null;
     const emu = process.cpuUsage(emu0);
     const load = machine();
     const states = (await host.call<{ outbox: Record<string, number> }>('counts')).outbox;

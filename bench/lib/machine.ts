@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
 
 /**
  * How busy the machine was with work that is not ours, from /proc (Linux only; null elsewhere). On a small shared
@@ -87,17 +88,30 @@ export function postgresPids(): number[] {
 }
 
 /**
- * Starts a measurement of the PostgreSQL server's CPU; the returned function gives the milliseconds spent since
- * (connections that closed meanwhile are lost, so the drain keeps its pool open: it does). Null without /proc.
+ * Starts a measurement of the CPU of the PostgreSQL backends serving the app under test (found by the
+ * application_name its connection URL sets, so another client of the same server is not counted; the server's own
+ * background writers are left out too). The returned function gives the milliseconds they spent since; a connection
+ * opened meanwhile counts in full, one closed meanwhile is lost (the drain keeps its pool open). Null without /proc.
  */
-export function watchPostgres(): () => number | null {
-  const ticksOf = () => new Map(postgresPids().flatMap((pid) => {
-    const t = processTicks(pid);
-    return t === null ? [] : [[pid, t] as const];
-  }));
-  const start = ticksOf();
-  return () => {
-    if (start.size === 0) return null;
-    return spent(start, ticksOf()) * MS_PER_TICK;
+export async function watchPostgres(databaseUrl: string): Promise<() => Promise<number | null>> {
+  const name = new URL(databaseUrl).searchParams.get('application_name');
+  if (!name) throw new Error('the app\'s database URL sets no application_name');
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  const ticks = async () => {
+    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [name]);
+    return new Map(rows.flatMap(({ pid }) => {
+      const t = processTicks(pid);
+      return t === null ? [] : [[pid, t] as const];
+    }));
+  };
+  const start = await ticks();
+  return async () => {
+    try {
+      if (start.size === 0) return null;
+      return spent(start, await ticks()) * MS_PER_TICK;
+    } finally {
+      await admin.end();
+    }
   };
 }
