@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { E2E_TARGETS, e2eResult, e2eTableRows, runE2eSection, type E2eReport } from './e2e.js';
 import { ENGINE_SETTINGS, ENGINE_TARGETS, engineTableRows, prepareEngine, runEngineSection, type EngineReport } from './engine-section.js';
 import type { Engine } from './lib/app-host.js';
 import { formatProfiles } from './lib/profile-print.js';
@@ -37,6 +38,7 @@ const SETTINGS = {
   ...ENGINE_SETTINGS,
   engines,
   twoInstances: process.env.BENCH_TWO !== '0',
+  e2e: process.env.BENCH_E2E !== '0',
   emulatorKeepAlive: process.env.BENCH_EMULATOR_KEEPALIVE !== '0',
   strict: process.env.BENCH_STRICT === '1',
 };
@@ -47,7 +49,7 @@ const check = (ok: boolean, message: string) => {
 };
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-type EngineRun = { engine: Engine; report: EngineReport; two: TwoInstancesReport | null; panel: PanelReport | null };
+type EngineRun = { engine: Engine; report: EngineReport; two: TwoInstancesReport | null; panel: PanelReport | null; e2e: E2eReport | null };
 
 async function runEngine(engine: Engine): Promise<EngineRun> {
   const stack = await startStack({ engine, emulatorKeepAlive: SETTINGS.emulatorKeepAlive, logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' });
@@ -65,9 +67,18 @@ async function runEngine(engine: Engine): Promise<EngineRun> {
         problems.push(`${engine} panel section aborted: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    return { engine, report, two, panel };
+    return { engine, report, two, panel, e2e: null };
   } finally {
     await stack.close();
+  }
+}
+
+/** On a stack of its own: the real worker loop on a Messaging Service sender (see e2e.ts). */
+async function runEndToEnd(run: EngineRun): Promise<void> {
+  try {
+    run.e2e = await runE2eSection({ engine: run.engine, problems });
+  } catch (error) {
+    problems.push(`${run.engine} end-to-end section aborted: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -77,6 +88,7 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const runs: EngineRun[] = [];
   for (const engine of engines) runs.push(await runEngine(engine));
+  if (SETTINGS.e2e) for (const run of runs) await runEndToEnd(run);
 
   const columns = (rowsOf: (r: EngineRun) => SectionRow[]): Column[] => runs.map((r) => ({ name: ENGINE_NAMES[r.engine], rows: rowsOf(r) }));
   const out: string[] = [
@@ -107,6 +119,7 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (runs.some((r) => r.e2e)) out.push('', 'End to end: deal webhook to the Twilio create call', formatTable(columns((r) => (r.e2e ? e2eTableRows(r.e2e) : []))));
   const panels = runs.filter((r) => r.panel);
   if (panels.length) out.push('', 'Deal panel and report lists at a million messages', formatTable(columns((r) => (r.panel ? panelTableRows(r.panel) : []))));
   process.stdout.write(`${out.join('\n')}\n`);
@@ -114,7 +127,7 @@ async function main(): Promise<void> {
   for (const r of runs) if (r.report.profiles) process.stdout.write(`${formatProfiles(r.engine, r.report.profiles)}\n`);
   for (const r of runs) {
     const f = r.report.figures;
-    for (const [phase, load] of [['ingest', f.foreignPctIngest.median], ['latency', f.foreignPctLatency.median], ['drain', f.foreignPctDrain.median], ['panel', r.panel?.foreignPct.median ?? Number.NaN]] as const) {
+    for (const [phase, load] of [['ingest', f.foreignPctIngest.median], ['latency', f.foreignPctLatency.median], ['drain', f.foreignPctDrain.median], ['panel', r.panel?.foreignPct.median ?? Number.NaN], ['end-to-end', r.e2e?.figures.foreignPct?.median ?? Number.NaN]] as const) {
       if (load > 15) process.stdout.write(`WARNING (${ENGINE_NAMES[r.engine]}): other processes used ${Math.round(load)}% of the machine during the ${phase} rounds (median); those figures are not trustworthy, run again when the machine is quieter.\n`);
     }
   }
@@ -128,18 +141,22 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(r.report.verdicts)) verdicts[`${r.engine}.${k}`] = v;
     if (r.panel) for (const [k, v] of Object.entries(r.panel.verdicts)) verdicts[`${r.engine}.${k}`] = v;
     if (r.two) verdicts[`${r.engine}.twoInstancesNoDuplicates`] = r.two.figures.duplicates.max === 0;
+    if (r.e2e) for (const [k, v] of Object.entries(r.e2e.verdicts)) verdicts[`${r.engine}.e2e_${k}`] = v;
   }
   const result = {
     at: new Date().toISOString(),
     commit: gitCommit(),
     machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, loadavgAtEnd: loadavg() },
     settings: SETTINGS,
-    targets: { ...ENGINE_TARGETS, ...(panels[0]?.panel ? { panelP99Ms: panels[0].panel.targetP99Ms } : {}) },
+    targets: { ...ENGINE_TARGETS, e2e: E2E_TARGETS, ...(panels[0]?.panel ? { panelP99Ms: panels[0].panel.targetP99Ms } : {}) },
     verdicts,
     pass: Object.values(verdicts).every(Boolean),
     problems,
     engines: Object.fromEntries(
-      runs.map((r) => [r.engine, { figures: r.report.figures, rounds: r.report.rounds, twoInstances: r.two, panel: r.panel ? panelResult(r.panel) : null }]),
+      runs.map((r) => [
+        r.engine,
+        { figures: r.report.figures, rounds: r.report.rounds, twoInstances: r.two, panel: r.panel ? panelResult(r.panel) : null, endToEnd: r.e2e ? e2eResult(r.e2e) : null },
+      ]),
     ),
     capacity,
     durationS: round((performance.now() - started) / 1000),
