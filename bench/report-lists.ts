@@ -1,8 +1,9 @@
 /**
  * The settings page's report lists on the panel section's production-sized database (1,000,000 messages, the
  * measured company's half of them over a year): `GET /api/reports/messages` and `GET /api/reports/replies`, a page
- * of 50, target p99 < 100 ms. Run by bench/panel.ts after its own scenarios, on the same seeded file (skip with
- * BENCH_REPORT_LISTS=0).
+ * of 50, target p99 < 100 ms. Run by bench/panel.ts after its own scenarios, on the same seeded database, SQLite or
+ * PostgreSQL (skip with BENCH_REPORT_LISTS=0). The rows' keys and labels do not name the engine: run.ts shows the
+ * engines side by side.
  *
  * Each scenario is a warm closed loop at concurrency 1 of BENCH_REPORT_LISTS_N requests (500), rotating over its
  * paths: the newest page, and pages deep in the year (cursors at 10 points spread over it, so a page's cost is seen
@@ -164,7 +165,7 @@ export function reportListsLines(report: ReportListsReport): string[] {
       .filter((f) => f.key === 'messages_deep' || f.key === 'replies_automation')
       .flatMap((f) => [
         `  statements of one page (${f.label}):`,
-        ...f.probe.queries.map((q) => `    ${q.medianMs.toFixed(2).padStart(6)} ms  ${String(q.rows).padStart(4)} rows  ${q.sql.length > 110 ? `${q.sql.slice(0, 107)}...` : q.sql}\n                       plan: ${q.plan.join(' | ')}`),
+        ...f.probe.queries.map((q) => `    ${q.medianMs.toFixed(2).padStart(6)} ms  ${String(q.rows).padStart(4)} rows  ${q.sql.length > 110 ? `${q.sql.slice(0, 107)}...` : q.sql}${q.plan.length ? `\n                       plan: ${q.plan.join(' | ')}` : ''}`),
       ]),
   ];
 }

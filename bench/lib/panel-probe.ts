@@ -30,6 +30,7 @@ type Seen = { sql: string; params: unknown[]; ms: number; rows: number };
 /** Starts timing every statement the app sends into `sink`; the returned function puts the driver back as it was. */
 type Tap = (sink: (seen: Seen) => void) => () => void;
 
+const cut = (text: string, length: number) => (text.length > length ? `${text.slice(0, length - 3)}...` : text);
 const midpoint = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 /**
@@ -56,7 +57,9 @@ const tapSqlite: Tap = (sink) => {
 /**
  * PostgreSQL: node-postgres sends every statement through Client#query, which the host already wraps to count them;
  * this wraps that again and puts the host's wrapper back after. A statement is timed from its send to its answer
- * (Kysely uses the promise form; a callback or a submittable is passed through untimed).
+ * (Kysely uses the promise form; a callback or a submittable is passed through untimed): the round trip and
+ * node-postgres's parsing of the rows included, and statements the app sends at once overlap, so their sum can come
+ * close to the whole request's time.
  */
 const tapPostgres: Tap = (sink) => {
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
@@ -108,7 +111,8 @@ async function plans(host: ProbeHost, statements: Array<{ sql: string; params: u
       }
       try {
         const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
-        out.push(rows.map((r) => r['QUERY PLAN'].trim()));
+        // Without the cost estimates, and a long list of bound values cut short, so a plan reads on one line.
+        out.push(rows.map((r) => cut(r['QUERY PLAN'].trim().replace(/ {2}\(cost=[^)]*\)/, ''), 160)));
       } catch (error) {
         out.push(failed(error));
       }

@@ -1,22 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import SqliteDriver from 'better-sqlite3';
 import { serve } from './ipc.js';
+import { postgresWriter, sqliteWriter, type SeedWriter } from './panel-seed-writers.js';
 
 /**
- * Seeds the app's own (migrated) SQLite file with a production-sized message history for the panel benchmark, in its
- * own process so the app under test keeps a clean heap. Rows go in with raw prepared statements in large
- * transactions, in time order with the deals interleaved (as the app writes them over a year), so one deal's rows are
- * scattered over the table's pages as they would be in production. No ANALYZE: the app never runs one, so the query
- * planner sees what it sees in production.
+ * Seeds the app's own (migrated) database, its SQLite file or its PostgreSQL schema, with a production-sized message
+ * history for the panel benchmark, in its own process so the app under test keeps a clean heap. The rows are made
+ * here, the same for both engines; a writer (panel-seed-writers.ts) puts them in its engine's fastest way, in one
+ * large transaction. They go in time order with the deals interleaved (as the app writes them over a year), so one
+ * deal's rows are scattered over the table's pages as they would be in production. What the engine does to the
+ * grown tables afterwards (SQLite: nothing, PostgreSQL: VACUUM ANALYZE as autovacuum would) is the writer's.
  *
  * Deterministic (a fixed PRNG seed), so every run measures the same data.
  */
 
 export type SeedDeal = { dealId: number; personId: number; e164: string; first: string; title: string };
 export type SeedArgs = {
+  engine: 'sqlite' | 'postgres';
+  /** SQLite: the app's file. */
   dbFile: string;
+  /** PostgreSQL: the app's DATABASE_URL (its schema on the search path). */
+  databaseUrl: string;
   companyId: string;
   /** Companies besides the measured one; their deals reuse the measured deal ids, so company scoping is exercised. */
   otherCompanies: string[];
@@ -58,7 +62,36 @@ function prng(seed: number): () => number {
   };
 }
 
-export function seed(args: SeedArgs): SeedResult {
+/** Rows are handed to the writer this many at a time (one statement on PostgreSQL). */
+const BATCH = 20_000;
+
+export async function seed(args: SeedArgs): Promise<SeedResult> {
+  const writer = args.engine === 'postgres' ? await postgresWriter(args.databaseUrl) : sqliteWriter(args.dbFile);
+  try {
+    return await seedWith(writer, args);
+  } finally {
+    await writer.close();
+  }
+}
+
+/** Collects one table's rows and hands them to the writer a batch at a time. */
+function batcher(writer: SeedWriter, table: string, columns: readonly string[], options?: { ignoreConflicts?: boolean }) {
+  let rows: unknown[][] = [];
+  const flush = async () => {
+    if (rows.length) await writer.insert(table, columns, rows, options);
+    rows = [];
+  };
+  return {
+    /** Adds a row; resolves at once unless a batch is full. */
+    async add(row: unknown[]) {
+      rows.push(row);
+      if (rows.length >= BATCH) await flush();
+    },
+    flush,
+  };
+}
+
+async function seedWith(db: SeedWriter, args: SeedArgs): Promise<SeedResult> {
   const started = performance.now();
   const rand = prng(20261127);
   // Ids are random as in the app (and need not be reproducible); the PRNG decides only the data's shape.
@@ -66,11 +99,6 @@ export function seed(args: SeedArgs): SeedResult {
   const sid = () => `SM${randomUUID().replaceAll('-', '')}`;
   const pick = <T>(list: readonly T[]): T => list[(rand() * list.length) | 0]!;
 
-  const db = new SqliteDriver(args.dbFile);
-  db.pragma('busy_timeout = 5000');
-  // Durability is pointless for a bench fixture; a big page cache keeps the random index inserts in memory.
-  db.pragma('synchronous = OFF');
-  db.pragma('cache_size = -2097152');
   const phases: Record<string, number> = {};
   let mark = performance.now();
   const phase = (name: string) => {
@@ -109,13 +137,11 @@ export function seed(args: SeedArgs): SeedResult {
 
   // Existing rows of the measured deal (an earlier bench section may have queued one): topped up to exactly N.
   // The panel's OR written as a sum, so each part uses its index (the OR form scans the company's replies).
-  const countVisible = db.prepare(
-    `select (select count(*) from outbound_messages where company_id = ? and deal_id = ?)
+  const countVisible = `select (select count(*) from outbound_messages where company_id = ? and deal_id = ?)
           + (select count(*) from inbound_messages where company_id = ? and deal_id = ?)
-          + (select count(*) from inbound_messages where company_id = ? and from_e164 = ? and deal_id is null) as n`,
-  );
-  const visible = (d: Deal) => (countVisible.get(d.companyId, d.dealId, d.companyId, d.dealId, d.companyId, d.e164) as { n: number }).n;
-  const measuredBefore = visible(measured);
+          + (select count(*) from inbound_messages where company_id = ? and from_e164 = ? and deal_id is null) as n`;
+  const visible = (d: Deal) => db.count(countVisible, [d.companyId, d.dealId, d.companyId, d.dealId, d.companyId, d.e164]);
+  const measuredBefore = await visible(measured);
   // Of the measured deal's messages: 25 % replies on the deal, 5 % replies from its number that no deal claimed.
   const mIn = Math.round(args.measuredMessages * 0.25);
   const mLoose = Math.round(args.measuredMessages * 0.05);
@@ -176,42 +202,26 @@ export function seed(args: SeedArgs): SeedResult {
   const TEMPLATE = 'Hi {{person.first_name|there}}, {{user.name}} here about {{deal.title}}: your offer is ready to review.';
   const SKIPS = ['no_consent', 'opted_out', 'invalid_phone', 'too_long'];
   const REPLIES = ['Yes, Tuesday works for me', 'Thanks!', 'Can you call me after 5?', 'Sounds good, send the quote', 'Who is this?', 'ok', 'Not interested right now, maybe in spring'];
-  // One transaction per table: the page cache holds it, and the WAL is written and checkpointed once.
-  const insertTx = <T>(rows: number, each: (i: number) => T, batch = 1_000_000) => {
-    for (let from = 0; from < rows; from += batch) {
-      const to = Math.min(rows, from + batch);
-      db.transaction(() => {
-        for (let i = from; i < to; i++) each(i);
-      })();
-    }
-  };
+  // Secondary indexes are dropped while the rows go in (see the writer); everything below is one transaction.
+  await db.begin(['outbound_messages', 'inbound_messages', 'jobs']);
 
   // ---- companies ------------------------------------------------------------------------------------------------
-  const addCompany = db.prepare(
-    `insert or ignore into companies (id, name, domain, api_domain, provisioning_status, created_at, updated_at) values (?, ?, ?, ?, 'complete', ?, ?)`,
-  );
-  for (const id of args.otherCompanies) addCompany.run(id, `Bench company ${id}`, `bench-${id}`, `https://bench-${id}.pipedrive.example`, iso(t0), iso(t0));
-
-  // Secondary indexes are dropped while the rows go in and rebuilt with their own SQL (a sorted build is several
-  // times faster than a million random inserts); the app's prepared statements re-prepare on the schema change.
-  const indexes = db
-    .prepare(`select name, sql from sqlite_master where type = 'index' and sql is not null and tbl_name in ('outbound_messages', 'inbound_messages', 'jobs')`)
-    .all() as Array<{ name: string; sql: string }>;
-  for (const ix of indexes) db.exec(`drop index ${ix.name}`);
+  const addCompany = batcher(db, 'companies', ['id', 'name', 'domain', 'api_domain', 'provisioning_status', 'created_at', 'updated_at'], { ignoreConflicts: true });
+  for (const id of args.otherCompanies) await addCompany.add([id, `Bench company ${id}`, `bench-${id}`, `https://bench-${id}.pipedrive.example`, 'complete', iso(t0), iso(t0)]);
+  await addCompany.flush();
 
   // ---- outbound ---------------------------------------------------------------------------------------------------
-  const addOut = db.prepare(
-    `insert into outbound_messages (id, company_id, source, automation_id, automation_name, event_id, created_by, deal_id, person_id, template,
-       context, phone_raw, to_e164, sender, body, segments, encoding, state, skip_reason, attempts, next_attempt_at, claimed_until, sending_at,
-       provider_sid, provider_status, error_code, error_message, sent_at, status_at, created_at, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const addOut = batcher(db, 'outbound_messages', [
+    ...['id', 'company_id', 'source', 'automation_id', 'automation_name', 'event_id', 'created_by', 'deal_id', 'person_id', 'template'],
+    ...['context', 'phone_raw', 'to_e164', 'sender', 'body', 'segments', 'encoding', 'state', 'skip_reason', 'attempts', 'next_attempt_at', 'claimed_until', 'sending_at'],
+    ...['provider_sid', 'provider_status', 'error_code', 'error_message', 'sent_at', 'status_at', 'created_at', 'updated_at'],
+  ]);
   const automationIds = new Map(companies.map((c) => [c, [uuid(), uuid()]]));
   const outOrder = slots('out', 0);
   const outStep = yearMs / outOrder.length;
   // Kept so each reply can name the message it answers (the reports' lists and counts read that link).
   const outIds: string[] = new Array<string>(outOrder.length);
-  insertTx(outOrder.length, (i) => {
+  for (let i = 0; i < outOrder.length; i++) {
     const d = all[outOrder[i]!]!;
     const id = (outIds[i] = uuid());
     const at = t0 + i * outStep;
@@ -225,7 +235,7 @@ export function seed(args: SeedArgs): SeedResult {
     const errorCode = state === 'failed' ? '21211' : status === 'undelivered' ? '30003' : null;
     const body = state === 'skipped' ? null : panel ? `Quick question, ${d.first}: does Tuesday at 10 work for the site visit? Reply STOP to opt out.` : `Hi ${d.first}, Sam Sales here about ${d.title}: your offer is ready to review. Reply STOP to opt out.`;
     const providerSid = state === 'sent' || state === 'failed' ? sid() : null;
-    addOut.run(
+    await addOut.add([
       id,
       d.companyId,
       panel ? 'panel' : 'automation',
@@ -257,20 +267,17 @@ export function seed(args: SeedArgs): SeedResult {
       status ? iso(at + 4_000) : null,
       iso(at),
       iso(status ? at + 4_000 : at + 200),
-    );
-  });
+    ]);
+  }
+  await addOut.flush();
   phase('outbound');
 
   // ---- inbound (with the activity job each company-attributed reply gets) -----------------------------------------
-  const addIn = db.prepare(
-    `insert into inbound_messages (id, company_id, provider_sid, account_sid, sender, to_address, from_address, from_e164, body, num_media, kind,
-       possible_opt_out, attribution, reply_to_message_id, deal_id, person_id, activity_job_id, auto_reply, received_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const addJob = db.prepare(
-    `insert into jobs (id, company_id, kind, payload, state, attempts, next_attempt_at, claimed_until, last_error, created_at, updated_at)
-     values (?, ?, 'inbound.log_reply', ?, 'done', 1, ?, null, null, ?, ?)`,
-  );
+  const addIn = batcher(db, 'inbound_messages', [
+    ...['id', 'company_id', 'provider_sid', 'account_sid', 'sender', 'to_address', 'from_address', 'from_e164', 'body', 'num_media', 'kind'],
+    ...['possible_opt_out', 'attribution', 'reply_to_message_id', 'deal_id', 'person_id', 'activity_job_id', 'auto_reply', 'received_at'],
+  ]);
+  const addJob = batcher(db, 'jobs', ['id', 'company_id', 'kind', 'payload', 'state', 'attempts', 'next_attempt_at', 'claimed_until', 'last_error', 'created_at', 'updated_at']);
   const ACCOUNT = `AC${'0'.repeat(32)}`;
   const inOrder = slots('in', looseIn + mLoose);
   // The measured number's replies that no deal claimed: the first mLoose of the unattributed slots.
@@ -281,7 +288,7 @@ export function seed(args: SeedArgs): SeedResult {
   const latestOut = new Int32Array(all.length).fill(-1);
   let outSeen = 0;
   let jobs = 0;
-  insertTx(inOrder.length, (i) => {
+  for (let i = 0; i < inOrder.length; i++) {
     const slot = inOrder[i]!;
     const atMs = t0 + i * inStep + 1_000;
     const at = iso(atMs);
@@ -316,10 +323,11 @@ export function seed(args: SeedArgs): SeedResult {
     let jobId: string | null = null;
     if (companyId) {
       jobId = uuid();
-      addJob.run(jobId, companyId, JSON.stringify({ from: e164, fromE164: e164, body, kind, numMedia: 0, dealId, personId }), at, at, at);
+      const payload = JSON.stringify({ from: e164, fromE164: e164, body, kind, numMedia: 0, dealId, personId });
+      await addJob.add([jobId, companyId, 'inbound.log_reply', payload, 'done', 1, at, null, null, at, at]);
       jobs++;
     }
-    addIn.run(
+    await addIn.add([
       uuid(),
       companyId,
       sid(),
@@ -329,6 +337,7 @@ export function seed(args: SeedArgs): SeedResult {
       e164,
       e164,
       body,
+      0,
       kind,
       kind === 'possible_opt_out' ? 1 : 0,
       attribution,
@@ -338,44 +347,46 @@ export function seed(args: SeedArgs): SeedResult {
       jobId,
       kind === 'opt_out' ? 'You have been unsubscribed. Reply START to resubscribe.' : null,
       at,
-    );
-  });
-
+    ]);
+  }
+  await addJob.flush();
+  await addIn.flush();
   phase('inbound');
 
   // ---- consent events: opt-outs and opt-ins over the year, most on the shared sender --------------------------------
-  const addConsent = db.prepare(
-    `insert into consent_events (id, company_id, phone_e164, sender, action, source, message, person_id, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const addConsent = batcher(db, 'consent_events', ['id', 'company_id', 'phone_e164', 'sender', 'action', 'source', 'message', 'person_id', 'created_at']);
   const consentStep = yearMs / Math.max(1, args.consentEvents);
-  insertTx(args.consentEvents, (i) => {
+  for (let i = 0; i < args.consentEvents; i++) {
     const d = i < 2 ? measured : pick(others);
     // The measured person opted out once and back in later: a history to show, and consent granted now.
     const action = i === 0 ? 'opt_out' : i === 1 ? 'opt_in' : rand() < 0.8 ? 'opt_out' : 'opt_in';
     const source = action === 'opt_out' ? pick(['inbound_keyword', 'inbound_keyword', 'twilio_21610', 'pipedrive_field']) : pick(['inbound_keyword', 'pipedrive_field', 'panel']);
     const at = i < 2 ? t0 + yearMs * (0.3 + 0.2 * i) : t0 + i * consentStep;
-    addConsent.run(uuid(), d.companyId, d.e164, source === 'pipedrive_field' ? null : SENDER, action, source, source === 'inbound_keyword' ? (action === 'opt_out' ? 'STOP' : 'START') : null, String(d.personId), iso(at));
-  });
-
+    const message = source === 'inbound_keyword' ? (action === 'opt_out' ? 'STOP' : 'START') : null;
+    await addConsent.add([uuid(), d.companyId, d.e164, source === 'pipedrive_field' ? null : SENDER, action, source, message, String(d.personId), iso(at)]);
+  }
+  await addConsent.flush();
+  await db.commit();
   phase('consentEvents');
-  for (const ix of indexes) db.exec(ix.sql);
+  await db.rebuildIndexes();
   phase('indexes');
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  phase('checkpoint');
-  const count = (table: string) => (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
-  const totals = { outbound: count('outbound_messages'), inbound: count('inbound_messages'), consentEvents: count('consent_events') };
-  const heavyCounts = heavy.map(visible);
+  await db.settle.run();
+  phase(db.settle.phase);
+  const count = (table: string) => db.count(`select count(*) as n from ${table}`, []);
+  const totals = { outbound: await count('outbound_messages'), inbound: await count('inbound_messages'), consentEvents: await count('consent_events') };
+  const heavyCounts: number[] = [];
+  for (const d of heavy) heavyCounts.push(await visible(d));
+  const measuredVisible = await visible(measured);
   phase('verify');
   const result: SeedResult = {
     ms: performance.now() - started,
     phases,
     rows: { outbound: outOrder.length, inbound: inOrder.length, consentEvents: args.consentEvents, jobs },
     totals: { ...totals, messages: totals.outbound + totals.inbound },
-    dbBytes: statSync(args.dbFile).size,
-    measuredVisible: visible(measured),
+    dbBytes: await db.bytes(),
+    measuredVisible,
     heavyVisible: { min: Math.min(...heavyCounts), max: Math.max(...heavyCounts) },
   };
-  db.close();
   return result;
 }
 
