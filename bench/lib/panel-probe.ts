@@ -14,7 +14,10 @@ export type ProbeResult = {
   runs: number;
   /** The whole request as seen from inside the app's process (its own HTTP client included), median. */
   requestMs: number;
-  /** All SQL statements of one request, median of the per-request sums. */
+  /**
+   * The time one request had a statement out, median over the runs (statements the app sends at once, as it may on
+   * PostgreSQL, count once: the union of their intervals, not their sum).
+   */
   sqlMs: number;
   /** JSON.stringify of the answer's object, median (what res.json spends serialising). */
   stringifyMs: number;
@@ -26,9 +29,22 @@ export type ReportProbe = { days: number; ms: number; messages: number; loopDela
 /** What the probes need of the host: where the app listens, its database, and its context. */
 export type ProbeHost = { appUrl: string; engine: 'sqlite' | 'postgres'; dbFile: string; databaseUrl: string; ctx: AppContext };
 
-type Seen = { sql: string; params: unknown[]; ms: number; rows: number };
+type Seen = { sql: string; params: unknown[]; at: number; ms: number; rows: number };
 /** Starts timing every statement the app sends into `sink`; the returned function puts the driver back as it was. */
 type Tap = (sink: (seen: Seen) => void) => () => void;
+
+/** How long at least one of the statements was out: the union of their intervals. */
+function busyMs(seen: Seen[]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const q of [...seen].sort((a, b) => a.at - b.at)) {
+    const finish = q.at + q.ms;
+    if (finish <= end) continue;
+    total += finish - Math.max(q.at, end);
+    end = finish;
+  }
+  return total;
+}
 
 const cut = (text: string, length: number) => (text.length > length ? `${text.slice(0, length - 3)}...` : text);
 const midpoint = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
@@ -47,7 +63,7 @@ const tapSqlite: Tap = (sink) => {
     proto[name] = function (this: { source: string }, ...args: unknown[]) {
       const t = performance.now();
       const result = method.apply(this, args);
-      sink({ sql: this.source, params: Array.isArray(args[0]) ? args[0] : args, ms: performance.now() - t, rows: Array.isArray(result) ? result.length : result ? 1 : 0 });
+      sink({ sql: this.source, params: Array.isArray(args[0]) ? args[0] : args, at: t, ms: performance.now() - t, rows: Array.isArray(result) ? result.length : result ? 1 : 0 });
       return result;
     };
   }
@@ -58,8 +74,7 @@ const tapSqlite: Tap = (sink) => {
  * PostgreSQL: node-postgres sends every statement through Client#query, which the host already wraps to count them;
  * this wraps that again and puts the host's wrapper back after. A statement is timed from its send to its answer
  * (Kysely uses the promise form; a callback or a submittable is passed through untimed): the round trip and
- * node-postgres's parsing of the rows included, and statements the app sends at once overlap, so their sum can come
- * close to the whole request's time.
+ * node-postgres's parsing of the rows included; statements the app sends at once overlap (see `busyMs`).
  */
 const tapPostgres: Tap = (sink) => {
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
@@ -72,7 +87,7 @@ const tapPostgres: Tap = (sink) => {
     if (typeof text !== 'string' || !(result instanceof Promise)) return result;
     const params = Array.isArray(second) ? second : ((first as { values?: unknown[] }).values ?? []);
     return result.then((answer: { rows?: unknown[]; rowCount?: number | null }) => {
-      sink({ sql: text, params, ms: performance.now() - t, rows: answer.rows?.length ?? answer.rowCount ?? 0 });
+      sink({ sql: text, params, at: t, ms: performance.now() - t, rows: answer.rows?.length ?? answer.rowCount ?? 0 });
       return answer;
     });
   };
@@ -165,7 +180,7 @@ async function panelProbe(host: ProbeHost, { path, authorization, runs }: { path
   return {
     runs,
     requestMs: midpoint(perRun.map((r) => r.requestMs)),
-    sqlMs: midpoint(perRun.map((r) => r.seen.reduce((sum, q) => sum + q.ms, 0))),
+    sqlMs: midpoint(perRun.map((r) => busyMs(r.seen))),
     stringifyMs: midpoint(stringify),
     bytes: Buffer.byteLength(perRun[0]!.body),
     queries: statements.map((q, i) => ({ sql: q.sql, params: q.params, rows: q.rows, medianMs: midpoint(q.ms), maxMs: Math.max(...q.ms), plan: planned[i]! })),
