@@ -17,12 +17,12 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { CpuSample, Engine, Observation } from './lib/app-host.js';
+import type { Engine, Observation } from './lib/app-host.js';
+import { startMeter } from './lib/e2e-meter.js';
 import { queueFacts, queueSurprises, type QueueFact } from './lib/e2e-queue.js';
 import { e2eTraffic, watchArrivals, type Text } from './lib/e2e-traffic.js';
 import { latencies, printE2eReport, type E2eRow, type Latencies, type Sample } from './lib/e2e-figures.js';
 import type { OneResult, OpenBodiesResult, Target } from './lib/load-generator.js';
-import { postgresPids, watchMachine } from './lib/machine.js';
 import { sleep } from './lib/open-loop.js';
 import type { Scenario } from './lib/payloads.js';
 import type { ProfileSummary } from './lib/profile.js';
@@ -60,11 +60,21 @@ export type E2eRun = Latencies & {
   missing: number;
   non200: number;
   foreignPct: number | null;
-  /** The app process's CPU over the run, % of one core (Node runs the app on one). */
+  /** The app process's CPU over the run (until the last text arrived), % of one core (Node runs the app on one). */
   appCpuPct: number;
+  /** The PostgreSQL server's CPU meanwhile, % of one core (null on SQLite). */
+  postgresCpuPct: number | null;
+  /** SQL statements the app sent per text (its webhooks' included). */
+  statementsPerText: number;
   host: Observation | null;
 };
-export type E2eRound = E2eRun & { textsPerSecond: number; achievedRps: number; sendLagP99Ms: number };
+export type E2eRound = E2eRun & {
+  textsPerSecond: number;
+  achievedRps: number;
+  sendLagP99Ms: number;
+  /** When the round's first webhook was due (epoch ms): to line the round up with other timelines. */
+  firstDueAt: number;
+};
 
 export type E2eReport = {
   engine: Engine;
@@ -135,17 +145,9 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
 
     const traffic = e2eTraffic(stack, scenario);
     const arrivals = watchArrivals(tw, pd);
-    const pids = () => (engine === 'postgres' ? [...stack.pids, ...postgresPids()] : stack.pids);
+    const meter = () => startMeter(host, stack.pids, engine === 'postgres' ? info.databaseUrl : null);
     /** Every text a webhook answered 200 queued: what the Twilio emulator must have received once each at the end. */
     const expected: Text[] = [];
-    /** Starts a reading of the app process's CPU; the returned function gives its % of one core since. */
-    const appCpu = async () => {
-      const c0 = await host.call<CpuSample>('cpu');
-      return async () => {
-        const c1 = await host.call<CpuSample>('cpu');
-        return round((100 * (c1.userMs + c1.systemMs - c0.userMs - c0.systemMs)) / (c1.at - c0.at));
-      };
-    };
     /** The measured rounds' texts, pooled. */
     const pooledSamples: Sample[] = [];
 
@@ -159,9 +161,7 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
       const samples: Sample[] = [];
       let non200 = 0;
       let missing = 0;
-      await host.call('observeStart');
-      const cpu = await appCpu();
-      const machine = watchMachine(pids);
+      const measured = await meter();
       for (let i = 0; i < n; i++) {
         const { body, ...text } = traffic.fresh();
         const r = await gen.call<OneResult>('one', { target, body });
@@ -177,12 +177,11 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
         // Out of step with the worker's timers (poll, heartbeat), as webhooks are.
         await sleep(5 + Math.random() * 25);
       }
-      const load = machine();
-      const appCpuPct = await cpu();
-      const observed = await host.call<Observation>('observeStop');
+      const m = await measured();
       check(non200 === 0, `${label}: ${non200} of ${n} webhooks not answered 200`);
       check(missing === 0, `${label}: ${missing} texts did not reach Twilio within ${E2E_SETTINGS.waitMs / 1000} s`);
-      const run = { ...latencies(samples), webhooks: n, texts: n, missing, non200, foreignPct: load?.foreignPct ?? null, appCpuPct, host: observed };
+      const { statements, ...figures } = m;
+      const run = { ...latencies(samples), webhooks: n, texts: n, missing, non200, ...figures, statementsPerText: round(statements / Math.max(1, samples.length)) };
       log(`e2e ${engine} ${label}: ${describe(run)}`);
       return run;
     };
@@ -191,19 +190,15 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
     const rateRound = async (ms: number, label: string, counted = false): Promise<E2eRound> => {
       const n = Math.round((E2E_SETTINGS.rate * ms) / 1000);
       const { bodies, texts } = traffic.mix(n);
-      await host.call('observeStart');
-      const cpu = await appCpu();
-      const machine = watchMachine(pids);
+      const measured = await meter();
       const r = await gen.call<OpenBodiesResult>('openBodies', { target, bodies, rate: E2E_SETTINGS.rate, connections: E2E_SETTINGS.connections });
-      const load = machine();
-      const appCpuPct = await cpu();
-      const observed = await host.call<Observation>('observeStop');
       const queued = texts.flatMap((t, i) => (t && r.status[i] === 200 ? [{ text: t, i }] : []));
       expected.push(...queued.map((q) => q.text));
       const missing = await arrivals.waitForAll(
         queued.map((q) => q.text.phone),
         E2E_SETTINGS.waitMs,
       );
+      const { statements, ...figures } = await measured();
       const samples = queued.flatMap(({ text, i }) => sample(text, r.dueAt[i]!, r.answerMs[i]!) ?? []);
       if (counted) pooledSamples.push(...samples);
       const non200 = r.status.filter((s) => s !== 200).length;
@@ -221,13 +216,13 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
         textsPerSecond: (textCount * 1000) / ms,
         achievedRps: r.achievedRps,
         sendLagP99Ms: r.sendLagP99Ms,
+        firstDueAt: Math.round(r.dueAt[0]!),
         missing,
         non200,
-        foreignPct: load?.foreignPct ?? null,
-        appCpuPct,
-        host: observed,
+        ...figures,
+        statementsPerText: round(statements / Math.max(1, textCount)),
       };
-      log(`e2e ${engine} ${label} @${E2E_SETTINGS.rate} webhooks/s (${round(run.textsPerSecond)} texts/s): ${describe(run)}; generator lag p99 ${r.sendLagP99Ms.toFixed(1)} ms`);
+      log(`e2e ${engine} ${label} @${E2E_SETTINGS.rate} webhooks/s (${round(run.textsPerSecond)} texts/s): ${describe(run)}; generator lag p99 ${r.sendLagP99Ms.toFixed(1)} ms; first due at ${run.firstDueAt}`);
       return run;
     };
 
@@ -277,6 +272,9 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
       rateAnswerP99Ms: summary(rounds.map((r) => r.answerP99Ms)),
       rateTextsPerSecond: summary(rounds.map((r) => r.textsPerSecond)),
       rateAppCpuPct: summary(rounds.map((r) => r.appCpuPct)),
+      ratePostgresCpuPct: summary(rounds.map((r) => r.postgresCpuPct ?? Number.NaN)),
+      rateStatementsPerText: summary(rounds.map((r) => r.statementsPerText)),
+      serialStatementsPerText: summary([serial.statementsPerText]),
       foreignPct: summary(rounds.map((r) => r.foreignPct ?? Number.NaN)),
     };
     const verdicts = {
@@ -307,7 +305,7 @@ function describe(r: E2eRun): string {
   return (
     `${r.texts} texts, p50 ${f(r.p50Ms)} ms, p99 ${f(r.p99Ms)} ms, max ${f(r.maxMs)} ms (webhook → worker reads the person p50 ${f(r.startP50Ms)} / p99 ${f(r.startP99Ms)} ms, ` +
     `then → Twilio p50 ${f(r.sendP50Ms)} / p99 ${f(r.sendP99Ms)} ms); webhook answer p99 ${f(r.answerP99Ms)} ms; ` +
-    `app CPU ${Math.round(r.appCpuPct)}% of a core, loop delay max ${f(r.host?.loopDelayMaxMs ?? Number.NaN)} ms, GC ${r.host?.gcCount ?? 0}x; other processes ${r.foreignPct === null ? 'n/a' : `${Math.round(r.foreignPct)}%`}`
+    `app CPU ${Math.round(r.appCpuPct)}% of a core${r.postgresCpuPct === null ? '' : `, PostgreSQL ${Math.round(r.postgresCpuPct)}%`}, ${r.statementsPerText} SQL statements a text; loop delay p99 ${f(r.host?.loopDelayP99Ms ?? Number.NaN)} / max ${f(r.host?.loopDelayMaxMs ?? Number.NaN)} ms, GC ${r.host?.gcCount ?? 0}x ${f(r.host?.gcTotalMs ?? 0)} ms; other processes ${r.foreignPct === null ? 'n/a' : `${Math.round(r.foreignPct)}%`}`
   );
 }
 
@@ -325,6 +323,9 @@ export function e2eTableRows(report: E2eReport): E2eRow[] {
     { key: 'e2e_rate_start_p99', label: `  … webhook → worker starts on the text, p99 ${at}`, unit: 'ms', digits: 1, target: '', summary: f.rateStartP99Ms! },
     { key: 'e2e_rate_texts', label: `  … texts queued ${at}`, unit: 'texts/s', digits: 0, target: '', summary: f.rateTextsPerSecond! },
     { key: 'e2e_rate_app_cpu', label: `  … app process CPU ${at} (% of one core)`, unit: '%', digits: 0, target: '', summary: f.rateAppCpuPct! },
+    { key: 'e2e_rate_pg_cpu', label: `  … PostgreSQL server CPU ${at} (% of one core)`, unit: '%', digits: 0, target: '', summary: f.ratePostgresCpuPct! },
+    { key: 'e2e_rate_sql', label: `  … SQL statements per text ${at} (its webhooks' included)`, unit: '', digits: 1, target: '', summary: f.rateStatementsPerText! },
+    { key: 'e2e_serial_sql', label: '  … SQL statements per text, one at a time', unit: '', digits: 1, target: '', summary: f.serialStatementsPerText! },
     { key: 'e2e_rate_answer_p99', label: `Webhook answer p99 ${at}, worker sending`, unit: 'ms', digits: 2, target: '', summary: f.rateAnswerP99Ms! },
     { key: 'e2e_foreign', label: 'Other processes on the machine: end-to-end rounds', unit: '%', digits: 0, target: '', summary: f.foreignPct! },
   ];

@@ -99,7 +99,14 @@ export function percentile(sorted: Float64Array, q: number): number {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export type OpenCore = { target: Target; rate: number; durationMs: number; connections: number };
+export type OpenCore = {
+  target: Target;
+  rate: number;
+  durationMs: number;
+  connections: number;
+  /** Open every connection before the first request instead of 16 and more as they are needed (see openBodies). */
+  preopen?: boolean;
+};
 
 /**
  * The open loop itself: `make(i, due)` gives request i's bytes (`due`: its due time on this process's
@@ -118,7 +125,7 @@ export async function openLoop(args: OpenCore, make: (seq: number, due: number) 
   const all: Connection[] = [];
   const waiting: Array<{ due: number; request: Buffer; seq: number }> = [];
 
-  for (let i = 0; i < Math.min(args.connections, 16); i++) {
+  for (let i = 0; i < (args.preopen ? args.connections : Math.min(args.connections, 16)); i++) {
     const c = new Connection(args.target);
     all.push(c);
     idle.push(c);
