@@ -10,7 +10,8 @@
  * Runs inside `npm run bench` (runE2eSection per engine) or alone: `npx tsx bench/e2e.ts`. Knobs (environment):
  * BENCH_E2E_ENGINE (alone only: sqlite or postgres, default sqlite), BENCH_E2E_SERIAL_N (200), BENCH_E2E_RATE (500
  * webhooks/s), BENCH_E2E_MS (4000 per round), BENCH_E2E_ROUNDS (3), BENCH_E2E_PROFILE=1 (profiles the app in an extra
- * round of each mode, written to bench/results/e2e-<engine>-{serial,rate}.cpuprofile).
+ * round of each mode, written to bench/results/e2e-<engine>-{serial,rate}.cpuprofile), BENCH_E2E_OUTBOX (JSON of
+ * further worker options to try, e.g. '{"concurrency":32}'; the default is the production worker).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -50,6 +51,8 @@ export const E2E_SETTINGS = {
   /** How long a text may take before it counts as missing. */
   waitMs: 15_000,
   profile: process.env.BENCH_E2E_PROFILE === '1',
+  /** Worker options tried on top of production's (none by default). */
+  outbox: JSON.parse(process.env.BENCH_E2E_OUTBOX ?? '{}') as Record<string, unknown>,
 };
 export const E2E_TARGETS = { serialP99Ms: 100, rateP99Ms: 250 };
 
@@ -60,6 +63,8 @@ export type E2eRun = Latencies & {
   missing: number;
   non200: number;
   foreignPct: number | null;
+  /** The bench's own processes (app, generator, emulators, PostgreSQL), % of the whole machine. */
+  oursPct: number | null;
   /** The app process's CPU over the run (until the last text arrived), % of one core (Node runs the app on one). */
   appCpuPct: number;
   /** The PostgreSQL server's CPU meanwhile, % of one core (null on SQLite). */
@@ -106,7 +111,7 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
     engine,
     messagingService: true,
     env: { SHARED_SENDER_RATE: '1000' },
-    outboxOptions: { rateLimit: true },
+    outboxOptions: { ...E2E_SETTINGS.outbox, rateLimit: true },
     emulatorKeepAlive: true,
     logLevel: 'warn',
   });
@@ -305,7 +310,7 @@ function describe(r: E2eRun): string {
   return (
     `${r.texts} texts, p50 ${f(r.p50Ms)} ms, p99 ${f(r.p99Ms)} ms, max ${f(r.maxMs)} ms (webhook → worker reads the person p50 ${f(r.startP50Ms)} / p99 ${f(r.startP99Ms)} ms, ` +
     `then → Twilio p50 ${f(r.sendP50Ms)} / p99 ${f(r.sendP99Ms)} ms); webhook answer p99 ${f(r.answerP99Ms)} ms; ` +
-    `app CPU ${Math.round(r.appCpuPct)}% of a core${r.postgresCpuPct === null ? '' : `, PostgreSQL ${Math.round(r.postgresCpuPct)}%`}, ${r.statementsPerText} SQL statements a text; loop delay p99 ${f(r.host?.loopDelayP99Ms ?? Number.NaN)} / max ${f(r.host?.loopDelayMaxMs ?? Number.NaN)} ms, GC ${r.host?.gcCount ?? 0}x ${f(r.host?.gcTotalMs ?? 0)} ms; other processes ${r.foreignPct === null ? 'n/a' : `${Math.round(r.foreignPct)}%`}`
+    `app CPU ${Math.round(r.appCpuPct)}% of a core${r.postgresCpuPct === null ? '' : `, PostgreSQL ${Math.round(r.postgresCpuPct)}%`}, ${r.statementsPerText} SQL statements a text; loop delay p99 ${f(r.host?.loopDelayP99Ms ?? Number.NaN)} / max ${f(r.host?.loopDelayMaxMs ?? Number.NaN)} ms, GC ${r.host?.gcCount ?? 0}x ${f(r.host?.gcTotalMs ?? 0)} ms; ours ${r.oursPct === null ? 'n/a' : `${Math.round(r.oursPct)}%`} and other processes ${r.foreignPct === null ? 'n/a' : `${Math.round(r.foreignPct)}%`} of the machine`
   );
 }
 

@@ -16,6 +16,8 @@ export type Meter = {
   postgresCpuPct: number | null;
   statements: number;
   foreignPct: number | null;
+  /** The share of the whole machine (every core) used by the bench's own processes, PostgreSQL included. */
+  oursPct: number | null;
   host: Observation;
 };
 
@@ -38,6 +40,7 @@ export async function startMeter(host: Peer, ours: number[], databaseUrl: string
       postgresCpuPct: pgMs === null ? null : round((100 * pgMs) / wallMs),
       statements: q1 - q0,
       foreignPct: load ? round(load.foreignPct) : null,
+      oursPct: load ? round(load.oursPct) : null,
       host: host1,
     };
   };
