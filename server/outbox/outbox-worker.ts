@@ -203,7 +203,8 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     const lease = iso(now() + options.leaseMs);
     const companyOf = companyReader();
     // Companies take turns, and a paced sender is claimed only up to its free slots (see fair-share.ts).
-    const messages = await fair.claim(companyOf, lease, options.concurrency * 4, registry.id);
+    // One wave: a pass waits for its slowest item, so a text that arrives meanwhile waits one item's time, not four.
+    const messages = await fair.claim(companyOf, lease, options.concurrency, registry.id);
     const jobs = await deps.jobs.claim(lease, options.concurrency, registry.id);
     const tasks = [...messages.map((m) => () => sender.processMessage(m, companyOf)), ...jobs.map((j) => () => deps.jobs.process(j, retry))];
     await pool(tasks, options.concurrency, () => stopping, (error) =>
@@ -246,7 +247,10 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     }
   }
 
+  /** Set by wake(), cleared when a pass begins: a wake that comes while a pass runs is not slept through. */
+  let woken = false;
   function wake() {
+    woken = true;
     wakeUp?.();
   }
 
@@ -277,13 +281,15 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
         housekeepEvery(0);
         while (running) {
           let handled = 0;
+          woken = false;
           try {
             handled = await runOnce();
           } catch (error) {
             log.error({ err: error }, 'outbox pass failed');
           }
           lastPass = now();
-          if (handled === 0 && running) {
+          // Work queued after this pass claimed (its webhook woke nobody: the loop was busy) is claimed now.
+          if (handled === 0 && running && !woken) {
             await new Promise<void>((resolve) => {
               const timer = setTimeout(resolve, options.pollMs);
               wakeUp = () => {
