@@ -7,6 +7,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type CompiledQuery, type Migration, type Transaction } from 'kysely';
 import { migrations, type MigrationInput } from './migrations/index.js';
 import type { Schema } from './schema.js';
+import { createWakeChannel, type WakeChannel } from './wake-channel.js';
 
 const require = createRequire(import.meta.url);
 
@@ -34,6 +35,11 @@ export type Database = {
    * WAL is checkpointed and truncated so no old frame still holds the data. PostgreSQL: VACUUM of the named tables.
    */
   scrubDeleted(tables: readonly string[]): Promise<void>;
+  /**
+   * How an instance wakes the other instances' workers (see wake-channel.ts); null on SQLite, which runs one instance.
+   * Each call makes a new channel, which its owner closes.
+   */
+  wakeChannel(warn: (message: string, error: unknown) => void): WakeChannel | null;
   close(): Promise<void>;
 };
 
@@ -99,6 +105,8 @@ function openSqlite(path: string): Database {
     async scrubDeleted() {
       driver.pragma('wal_checkpoint(TRUNCATE)');
     },
+    // One instance: its own worker is woken in its process.
+    wakeChannel: () => null,
     async close() {
       await checkpointer?.terminate();
       await reader?.close();
@@ -223,6 +231,7 @@ function openPostgres(url: string): Database {
     async scrubDeleted(tables) {
       for (const table of tables) await sql`VACUUM ${sql.table(table)}`.execute(db);
     },
+    wakeChannel: (warn) => createWakeChannel({ url, send: (statement, params) => pool.query(statement, params), warn }),
     close: () => db.destroy(),
   };
 }

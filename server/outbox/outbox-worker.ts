@@ -19,6 +19,7 @@ import { createSendRules } from './send-rules.js';
 import { createRecipientZones, type RecipientZones } from '../geo/recipient-zones.js';
 import { releaseClaimsOf, releaseScheduled } from './outbox-store.js';
 import { createWorkerRegistry } from './worker-registry.js';
+import type { WakeChannel } from '../../db/wake-channel.js';
 
 export type OutboxWorkerOptions = {
   /** Messages and jobs handled at once. */
@@ -126,7 +127,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     recovery,
     rateLimit: options.rateLimit,
     holdMs: HOLD_MS,
-    wake,
+    wake: wakeHere,
     rules: createSendRules({ zones: deps.zones ?? createRecipientZones() }),
     quietHours: options.quietHours,
     frequencyCap: options.frequencyCap,
@@ -247,11 +248,24 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     }
   }
 
-  /** Set by wake(), cleared when a pass begins: a wake that comes while a pass runs is not slept through. */
+  /** Set by a wake, cleared when a pass begins: a wake that comes while a pass runs is not slept through. */
   let woken = false;
-  function wake() {
+  function wakeHere() {
     woken = true;
     wakeUp?.();
+  }
+
+  /**
+   * The other instances hear of new work too (PostgreSQL's LISTEN/NOTIFY, see db/wake-channel.ts): made at the first
+   * wake or start, listened to while the loop runs, closed at stop.
+   */
+  let channel: WakeChannel | null | undefined;
+  const wakeChannel = () => (channel === undefined ? (channel = database.wakeChannel((message, error) => log.warn({ err: error }, message))) : channel);
+
+  /** New work was queued: this instance's loop runs a pass now, and the other instances' loops too. */
+  function wake() {
+    wakeHere();
+    wakeChannel()?.notify();
   }
 
   return {
@@ -279,6 +293,7 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
           log.error({ err: error }, 'outbox pass failed');
         }
         housekeepEvery(0);
+        await wakeChannel()?.listen(wakeHere);
         while (running) {
           let handled = 0;
           woken = false;
@@ -309,12 +324,14 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     async stop() {
       stopping = true;
       running = false;
-      wake();
+      wakeHere();
       if (housekeepingTimer) clearTimeout(housekeepingTimer);
       housekeepingTimer = null;
       await loop;
       loop = null;
       lastPass = null;
+      await channel?.close();
+      channel = undefined;
       if (housekeeping) await Promise.race([housekeeping, new Promise((resolve) => setTimeout(resolve, HOUSEKEEPING_STOP_WAIT_MS).unref())]);
       if (!beatTimer) return;
       clearTimeout(beatTimer);
