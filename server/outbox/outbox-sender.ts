@@ -79,7 +79,15 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     return user?.name ?? null;
   }
 
-  async function processMessage(row: OutboundMessage, companyOf: (id: string) => Promise<CompanyProfile | null>): Promise<void> {
+  /**
+   * `crmOf` is the pass's: the company's acting user is looked up once per pass, not once per message (a pass lasts
+   * well under a second; without one, every message looks it up).
+   */
+  async function processMessage(
+    row: OutboundMessage,
+    companyOf: (id: string) => Promise<CompanyProfile | null>,
+    crmOf: (companyId: string) => Promise<CrmPort> = (id) => deps.installations.crmFor(id),
+  ): Promise<void> {
     const taken = process.hrtime.bigint();
     const company = await companyOf(row.company_id);
     if (!company) return store.markCancelled(db, row.id, 'company_removed', now());
@@ -96,7 +104,7 @@ export function createOutboxSender(deps: OutboxSenderDeps) {
     if (personId === null) return skip(row, 'no_person');
     const automation = row.source === 'automation';
     try {
-      crm = await deps.installations.crmFor(row.company_id);
+      crm = await crmOf(row.company_id);
       // Sent later than its event (held, retried, or long in the queue): the deal is read again, never sent blind.
       if (automation && context.deal && sentLaterThanEvent(row, now())) {
         dealMoved = !dealStillInTrigger(await crm.getDeal(context.deal.id), context.deal);

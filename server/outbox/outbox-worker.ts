@@ -7,6 +7,7 @@ import type { ConsentService } from '../consent/consent-service.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import type { Installations } from '../pipedrive/installations.js';
+import type { CrmPort } from '../pipedrive/crm-port.js';
 import type { SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
 import type { JobRunner } from '../jobs/job-runner.js';
@@ -203,15 +204,26 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     await releaseScheduled(database, iso(), RELEASE_PER_PASS);
     const lease = iso(now() + options.leaseMs);
     const companyOf = companyReader();
+    const crmOf = crmReader();
     // Companies take turns, and a paced sender is claimed only up to its free slots (see fair-share.ts).
     // One wave: a pass waits for its slowest item, so a text that arrives meanwhile waits one item's time, not four.
     const messages = await fair.claim(companyOf, lease, options.concurrency, registry.id);
     const jobs = await deps.jobs.claim(lease, options.concurrency, registry.id);
-    const tasks = [...messages.map((m) => () => sender.processMessage(m, companyOf)), ...jobs.map((j) => () => deps.jobs.process(j, retry))];
+    const tasks = [...messages.map((m) => () => sender.processMessage(m, companyOf, crmOf)), ...jobs.map((j) => () => deps.jobs.process(j, retry))];
     await pool(tasks, options.concurrency, () => stopping, (error) =>
       log.error({ err: error }, 'outbox item failed unexpectedly; its claim will expire and it will be retried'),
     );
     return messages.length + jobs.length;
+  }
+
+  /** The company's acting user (an installation row) read once per pass, like the company. */
+  function crmReader(): (id: string) => Promise<CrmPort> {
+    const clients = new Map<string, Promise<CrmPort>>();
+    return (id) => {
+      let found = clients.get(id);
+      if (!found) clients.set(id, (found = deps.installations.crmFor(id)));
+      return found;
+    };
   }
 
   /** One company read per pass, however many of its messages the pass holds. */
