@@ -23,20 +23,17 @@ import { startMeter } from './lib/e2e-meter.js';
 import { queueFacts, queueSurprises, type QueueFact } from './lib/e2e-queue.js';
 import { e2eTraffic, watchArrivals, type Text } from './lib/e2e-traffic.js';
 import { latencies, printE2eReport, type E2eRow, type Latencies, type Sample } from './lib/e2e-figures.js';
-import type { OneResult, OpenBodiesResult, Target } from './lib/load-generator.js';
+import type { OneResult, OpenBodiesResult } from './lib/load-generator.js';
 import { sleep } from './lib/open-loop.js';
-import type { Scenario } from './lib/payloads.js';
 import type { ProfileSummary } from './lib/profile.js';
 import { daytimeWindowForUs } from './lib/quiet-hours.js';
 import { startStack } from './lib/stack.js';
-import { quantile, round, summary, type Summary } from './lib/stats.js';
+import { prepareEngine } from './engine-section.js';
+import { envNumber, quantile, round, summary, type Summary } from './lib/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsDir = join(here, 'results');
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 
 export const E2E_SETTINGS = {
   serialN: num('BENCH_E2E_SERIAL_N', 200),
@@ -118,32 +115,8 @@ export async function runE2eSection(options: { engine: Engine; problems: string[
   const { pd, tw, demo, host, gen, info } = stack;
   try {
     const companyId = String(demo.companyId);
-    const hook = pd.webhooks(demo.companyId).find((w) => w.subscription_url.startsWith(info.appUrl));
-    if (!hook?.http_auth_user || !hook.http_auth_password) throw new Error('install did not create the webhook');
-    const url = new URL(info.appUrl);
-    const target: Target = {
-      host: url.hostname,
-      port: Number(url.port),
-      path: '/webhooks/pipedrive',
-      authorization: `Basic ${Buffer.from(`${hook.http_auth_user}:${hook.http_auth_password}`).toString('base64')}`,
-    };
-    const scenario: Scenario = {
-      companyId: demo.companyId,
-      pipelineId: demo.pipelineId,
-      ownerId: demo.salesUserId,
-      fromStage: demo.stages.quoteSent,
-      matchStage: demo.stages.negotiation,
-      otherStage: demo.stages.won,
-    };
-    await host.call('createAutomation', {
-      companyId,
-      input: {
-        name: 'Negotiation follow-up',
-        enabled: true,
-        trigger: { event: 'deal.stage_entered', stageId: scenario.matchStage, pipelineId: scenario.pipelineId },
-        template: 'Hi {{person.first_name|there}}, {{user.name}} here about {{deal.title}}: your offer is ready to review.',
-      },
-    });
+    // The automation, the webhook's credentials and the request scenario, as the engine section has them.
+    const { scenario, appTarget: target } = await prepareEngine(stack, check);
     // Quiet hours stay on (the recipient's zone is looked up, as in production) with a window open now in the US.
     await host.call('setSettings', { companyId, patch: { quietHours: daytimeWindowForUs(Date.now()) } });
     await host.call('startWorker');

@@ -9,7 +9,7 @@ import type { ProfileSummary } from './lib/profile.js';
 import type { Profiles } from './lib/profile-print.js';
 import { australianMobiles, daytimeWindowForUs } from './lib/quiet-hours.js';
 import type { Stack } from './lib/stack.js';
-import { quantile, round, summary } from './lib/stats.js';
+import { envNumber, quantile, round, summary } from './lib/stats.js';
 import { row, type SectionRow } from './lib/table.js';
 
 /**
@@ -19,10 +19,7 @@ import { row, type SectionRow } from './lib/table.js';
  * PostgreSQL, the server's CPU.
  */
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 export const ENGINE_SETTINGS = {
   ingestRounds: num('BENCH_ROUNDS', 7),
   ingestWarmupMs: 2_000,

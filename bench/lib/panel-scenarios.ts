@@ -6,7 +6,7 @@ import type { ProbeResult, ReportProbe } from './panel-probe.js';
 import type { SeedArgs, SeedResult } from './panel-seed.js';
 import type { ProfileSummary } from './profile.js';
 import type { Stack } from './stack.js';
-import { quantile, round, summary, type Summary } from './stats.js';
+import { envNumber, quantile, round, summary, type Summary } from './stats.js';
 import type { ReportListsReport } from '../report-lists.js';
 
 /**
@@ -15,10 +15,7 @@ import type { ReportListsReport } from '../report-lists.js';
  * on either engine; only the database under the app differs.
  */
 
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
+const num = envNumber;
 export const PANEL_SETTINGS = {
   enabled: process.env.BENCH_PANEL !== '0',
   rounds: num('BENCH_PANEL_ROUNDS', 1),

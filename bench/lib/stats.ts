@@ -36,3 +36,9 @@ export function summary(all: number[]): Summary {
   if (values.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, spread: 0, n: 0 };
   return { median: round(median(values), 3), min: round(Math.min(...values), 3), max: round(Math.max(...values), 3), spread: round(spread(values), 3), n: values.length };
 }
+
+/** A positive number from the environment (a bench knob), or the fallback when unset or not a positive number. */
+export function envNumber(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
