@@ -19,6 +19,7 @@ import * as scheduled from './2026-12-01T1900-scheduled.js';
 import * as consentBySender from './2026-12-01T2000-consent-by-sender.js';
 import * as workers from './2026-12-01T2100-workers.js';
 import * as personName from './2026-12-01T2200-person-name.js';
+import * as inboundPanelOrder from './2026-12-02T1000-inbound-panel-order.js';
 
 export type { AppMigration, MigrationInput } from './migration-types.js';
 
@@ -44,4 +45,5 @@ export const migrations: Record<string, AppMigration> = {
   '2026-12-01T2000-consent-by-sender': consentBySender,
   '2026-12-01T2100-workers': workers,
   '2026-12-01T2200-person-name': personName,
+  '2026-12-02T1000-inbound-panel-order': inboundPanelOrder,
 };
