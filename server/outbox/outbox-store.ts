@@ -22,12 +22,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** A message queued by an automation for a deal event; a replayed event queues nothing twice. */
 export type AutomationMessage = { id: string; companyId: string; automationId: string; automationName: string; eventId: string; dealId: number; personId: number | null; template: string; context: string; at: string };
 
-export async function enqueueAutomationMessage(db: Executor, m: AutomationMessage): Promise<void> {
-  await enqueueAutomationMessages(db, [m]);
-}
-
 /**
- * Several at once, in one statement: on PostgreSQL every statement is a round trip, and the webhook's group commit
+ * Any number at once, in one statement: on PostgreSQL every statement is a round trip, and the webhook's group commit
  * would otherwise wait for one per message.
  */
 export async function enqueueAutomationMessages(db: Executor, messages: AutomationMessage[]): Promise<void> {
@@ -183,19 +179,19 @@ export async function markSent(
 
 /**
  * The persons a company has texted at this number, as far as its own messages tell: an opt-out that names no person
- * (an import, a number typed by an admin) still reaches their texts that have no number yet.
+ * (an import, a number typed by an admin) still reaches their texts that have no number yet. At most `limit` of them
+ * (an opt-out's bound); null for all, as an erasure needs.
  */
-export async function personsTextedAt(db: Executor, companyId: string, phoneE164: string): Promise<number[]> {
-  const rows = await db
+export async function personsTextedAt(db: Executor, companyId: string, phoneE164: string, limit: number | null = 50): Promise<number[]> {
+  let query = db
     .selectFrom('outbound_messages')
     .select('person_id')
     .distinct()
     .where('to_e164', '=', phoneE164)
     .where('company_id', '=', companyId)
-    .where('person_id', 'is not', null)
-    .limit(50)
-    .execute();
-  return rows.map((r) => Number(r.person_id));
+    .where('person_id', 'is not', null);
+  if (limit !== null) query = query.limit(limit);
+  return (await query.execute()).map((r) => Number(r.person_id));
 }
 
 /**
@@ -287,14 +283,13 @@ async function applyRecordedCallbacks(db: Executor, id: string, sent: { sid: str
     .execute();
 }
 
+/** Claimed rows going back to the queue, due at once; the caller says whose claims. */
+const unclaim = (db: Executor, at: string) =>
+  db.updateTable('outbound_messages').set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at }).where('state', '=', 'claimed');
+
 /** Claims whose lease ran out (their worker died before sending) go back to the queue: the last resort. */
 export async function releaseExpiredClaims(db: Executor, at: string): Promise<void> {
-  await db
-    .updateTable('outbound_messages')
-    .set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at })
-    .where('state', '=', 'claimed')
-    .where('claimed_until', '<', at)
-    .execute();
+  await unclaim(db, at).where('claimed_until', '<', at).execute();
 }
 
 /**
@@ -302,10 +297,7 @@ export async function releaseExpiredClaims(db: Executor, at: string): Promise<vo
  * one statement. Nothing of them was sent yet: a row already `sending` is looked up at Twilio instead (recovery.ts).
  */
 export async function releaseClaimsOfDeadWorkers(db: Executor, liveSinceIso: string, at: string): Promise<number> {
-  const released = await db
-    .updateTable('outbound_messages')
-    .set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at })
-    .where('state', '=', 'claimed')
+  const released = await unclaim(db, at)
     .where('claimed_by', 'is not', null)
     .where('claimed_by', 'not in', db.selectFrom('workers').select('id').where('heartbeat_at', '>=', liveSinceIso))
     .executeTakeFirst();
@@ -314,12 +306,7 @@ export async function releaseClaimsOfDeadWorkers(db: Executor, liveSinceIso: str
 
 /** A stopping worker gives back, in one statement, the claims it has not started on (due again at once). */
 export async function releaseClaimsOf(db: Executor, workerId: string, at: string): Promise<number> {
-  const released = await db
-    .updateTable('outbound_messages')
-    .set({ state: 'queued', claimed_until: null, claimed_by: null, updated_at: at })
-    .where('state', '=', 'claimed')
-    .where('claimed_by', '=', workerId)
-    .executeTakeFirst();
+  const released = await unclaim(db, at).where('claimed_by', '=', workerId).executeTakeFirst();
   return Number(released.numUpdatedRows);
 }
 
@@ -333,16 +320,7 @@ const ID_CHUNK = 500;
  * the state it left it in, so a deleted row stays deleted. The caller deletes what refers to these rows first.
  */
 export async function deleteMessagesTo(db: Executor, companyId: string, phoneE164: string): Promise<number> {
-  const persons = (
-    await db
-      .selectFrom('outbound_messages')
-      .select('person_id')
-      .distinct()
-      .where('company_id', '=', companyId)
-      .where('to_e164', '=', phoneE164)
-      .where('person_id', 'is not', null)
-      .execute()
-  ).map((r) => r.person_id!);
+  const persons = await personsTextedAt(db, companyId, phoneE164, null);
   let deleted = Number((await db.deleteFrom('outbound_messages').where('company_id', '=', companyId).where('to_e164', '=', phoneE164).executeTakeFirst()).numDeletedRows);
   for (let i = 0; i < persons.length; i += ID_CHUNK) {
     const waiting = await db
