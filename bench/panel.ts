@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { resolveDefaultPhone } from '../server/messaging/index.js';
 import type { Engine } from './lib/app-host.js';
+import { addConsentingDeal } from './lib/contacts.js';
 import { startPeer } from './lib/ipc.js';
 import type { GetClosedResult, GetRequest, Target } from './lib/load-generator.js';
 import { panelResult, printPanelReport } from './lib/panel-print.js';
@@ -56,7 +57,7 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 /** Runs the panel section against a started stack; correctness failures are appended to `problems`. */
 export async function runPanelSection(stack: Stack, problems: string[]): Promise<PanelReport> {
   const started = performance.now();
-  const { pd, demo, host, gen, info, company } = stack;
+  const { demo, host, gen, info, company } = stack;
   const ownProblems: string[] = [];
   const check = (ok: boolean, message: string) => {
     if (ok) return;
@@ -78,14 +79,7 @@ export async function runPanelSection(stack: Stack, problems: string[]): Promise
   const heavy: SeedDeal[] = [];
   for (let i = 0; i < S.heavyDeals; i++) {
     const phone = `+1628555${String(i).padStart(4, '0')}`;
-    const person = pd.addPerson(demo.companyId, {
-      first_name: `Heavy${i}`,
-      last_name: 'Customer',
-      owner_id: demo.salesUserId,
-      phones: [{ value: phone, primary: true, label: 'mobile' }],
-      custom_fields: { [company.consentFieldKey]: Number(company.grantedOption) },
-    });
-    const deal = pd.addDeal(demo.companyId, { title: `Heat pump for Heavy${i}`, person_id: person.id, stage_id: demo.stages.negotiation, owner_id: demo.salesUserId });
+    const { person, deal } = addConsentingDeal(stack, { phone, firstName: `Heavy${i}`, dealTitle: `Heat pump for Heavy${i}`, stageId: demo.stages.negotiation });
     heavy.push({ dealId: deal.id, personId: person.id, e164: e164Of(phone), first: `Heavy${i}`, title: deal.title });
   }
   const seedArgs = {

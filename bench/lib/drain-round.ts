@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { DrainResult, SqlTime } from './app-host.js';
 import type { BatchResult, Target } from './load-generator.js';
 import { watchMachine, watchPostgres, postgresPids, type ForeignLoad } from './machine.js';
-import { webhookPayload, type Scenario } from './payloads.js';
+import type { Scenario } from './payloads.js';
+import { stageMatchFor, usPhones } from './contacts.js';
 import type { ProfileSummary } from './profile.js';
 import type { Peer } from './ipc.js';
 import type { Stack } from './stack.js';
@@ -15,7 +15,6 @@ import { round } from './stats.js';
  * services per message, the statements it sent to its database and, on PostgreSQL, the server's CPU.
  */
 
-const AREA_CODES = ['415', '650', '212', '646', '312', '617', '303', '206'];
 
 export type DrainOptions = {
   phone?: () => string;
@@ -48,14 +47,10 @@ export type DrainRound = {
 };
 
 export function createDrainer(stack: Stack, scenario: Scenario, appTarget: Target, check: (ok: boolean, message: string) => void) {
-  const { pd, tw, demo, host, gen, company, pids, info } = stack;
+  const { pd, tw, host, gen, pids, info } = stack;
   const postgres = info.engine === 'postgres';
-  let phoneSeq = 0;
-  // Valid US numbers, distinct across rounds: +1 <area> 555 <0000-9999>.
-  const nextPhone = () => {
-    const n = phoneSeq++;
-    return `+1${AREA_CODES[Math.floor(n / 10_000) % AREA_CODES.length]}555${String(n % 10_000).padStart(4, '0')}`;
-  };
+  const nextPhone = usPhones();
+  let seq = 0;
 
   return async function runDrain(n: number, label: string, opts: DrainOptions = {}): Promise<DrainRound> {
     const drainers = opts.drainers ?? [host];
@@ -65,15 +60,8 @@ export function createDrainer(stack: Stack, scenario: Scenario, appTarget: Targe
     for (let i = 0; i < n; i++) {
       const phone = (opts.phone ?? nextPhone)();
       phones.add(phone);
-      const person = pd.addPerson(demo.companyId, {
-        first_name: `Bench${phoneSeq}`,
-        last_name: 'Customer',
-        owner_id: demo.salesUserId,
-        phones: [{ value: phone, primary: true, label: 'mobile' }],
-        custom_fields: { [company.consentFieldKey]: Number(company.grantedOption) },
-      });
-      const deal = pd.addDeal(demo.companyId, { title: `Heat pump #${phoneSeq}`, person_id: person.id, stage_id: scenario.fromStage, owner_id: demo.salesUserId });
-      bodies.push(JSON.stringify(webhookPayload({ ...scenario, kind: 'stage_match', eventId: randomUUID(), dealId: deal.id, personId: person.id, title: deal.title })));
+      seq++;
+      bodies.push(stageMatchFor(stack, scenario, { phone, firstName: `Bench${seq}`, dealTitle: `Heat pump #${seq}` }).body);
     }
     const posted = await gen.call<BatchResult>('batch', { target: appTarget, bodies, connections: 8 });
     check(posted.statuses['200'] === n, `drain ${label}: enqueueing answered ${JSON.stringify(posted.statuses)}`);

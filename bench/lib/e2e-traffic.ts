@@ -4,6 +4,7 @@ import type { RecordedRequest } from '../../emulators/http.js';
 import type { PipedriveEmulator } from '../../emulators/pipedrive/emulator.js';
 import type { TwilioEmulator } from '../../emulators/twilio/emulator.js';
 import { INGEST_MIX, webhookPayload, type Scenario } from './payloads.js';
+import { stageMatchFor, usPhones } from './contacts.js';
 import type { Stack } from './stack.js';
 import { sleep } from './open-loop.js';
 
@@ -13,8 +14,6 @@ import { sleep } from './open-loop.js';
  * its webhook by the recipient alone; the other requests of the mix name deals that exist nowhere and queue nothing.
  */
 
-/** Valid US numbers in area codes outside Florida and Oklahoma (whose state limits would hold a text). */
-const AREA_CODES = ['415', '650', '212', '646', '312', '617', '303', '206'];
 
 export type Webhooks = {
   bodies: string[];
@@ -24,27 +23,16 @@ export type Webhooks = {
 export type Text = { phone: string; personId: number };
 
 export function e2eTraffic(stack: Stack, scenario: Scenario) {
-  const { pd, demo, company } = stack;
   let seq = 0;
   let otherDeal = 900_000;
-  const nextPhone = () => {
-    const n = seq++;
-    return `+1${AREA_CODES[Math.floor(n / 10_000) % AREA_CODES.length]}555${String(n % 10_000).padStart(4, '0')}`;
-  };
+  const nextPhone = usPhones();
 
   /** A consenting person with a deal, and the webhook of that deal entering the automation's stage. */
   function fresh(): Text & { body: string } {
     const phone = nextPhone();
-    const person = pd.addPerson(demo.companyId, {
-      first_name: `E2e${seq}`,
-      last_name: 'Customer',
-      owner_id: demo.salesUserId,
-      phones: [{ value: phone, primary: true, label: 'mobile' }],
-      custom_fields: { [company.consentFieldKey]: Number(company.grantedOption) },
-    });
-    const deal = pd.addDeal(demo.companyId, { title: `Heat pump #${seq}`, person_id: person.id, stage_id: scenario.fromStage, owner_id: demo.salesUserId });
-    const payload = webhookPayload({ ...scenario, kind: 'stage_match', eventId: randomUUID(), dealId: deal.id, personId: person.id, title: deal.title });
-    return { phone, personId: person.id, body: JSON.stringify(payload) };
+    seq++;
+    const { body, personId } = stageMatchFor(stack, scenario, { phone, firstName: `E2e${seq}`, dealTitle: `Heat pump #${seq}` });
+    return { phone, personId, body };
   }
 
   /** `n` webhooks of the ingest mix in its order (one in four queues a text, to a fresh person). */
