@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../../db/database.js';
 import { DEFAULT_RETENTION, pruneExpired, type RetentionDays } from './housekeeping.js';
-import type { CompanyProfile, CompanyStore } from '../companies/company-store.js';
+import type { CompanyStore } from '../companies/company-store.js';
 import type { OptOutList } from '../consent/opt-out-list.js';
 import type { ConsentService } from '../consent/consent-service.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import type { Installations } from '../pipedrive/installations.js';
-import type { CrmPort } from '../pipedrive/crm-port.js';
 import type { SenderDirectory } from '../twilio/senders.js';
 import type { SmsPort } from '../twilio/sms-port.js';
 import type { JobRunner } from '../jobs/job-runner.js';
@@ -216,25 +215,9 @@ export function createOutboxWorker(deps: OutboxDeps, overrides: Partial<OutboxWo
     return messages.length + jobs.length;
   }
 
-  /** The company's acting user (an installation row) read once per pass, like the company. */
-  function crmReader(): (id: string) => Promise<CrmPort> {
-    const clients = new Map<string, Promise<CrmPort>>();
-    return (id) => {
-      let found = clients.get(id);
-      if (!found) clients.set(id, (found = deps.installations.crmFor(id)));
-      return found;
-    };
-  }
-
-  /** One company read per pass, however many of its messages the pass holds. */
-  function companyReader(): (id: string) => Promise<CompanyProfile | null> {
-    const companies = new Map<string, Promise<CompanyProfile | null>>();
-    return (id) => {
-      let found = companies.get(id);
-      if (!found) companies.set(id, (found = deps.companies.find(id)));
-      return found;
-    };
-  }
+  /** The company (one read per pass, however many of its messages the pass holds) and its acting Pipedrive user. */
+  const companyReader = () => oncePerKey((id) => deps.companies.find(id));
+  const crmReader = () => oncePerKey((id) => deps.installations.crmFor(id));
 
   /** Never two at once: a call while one runs waits for that one. */
   function housekeep(): Promise<void> {
@@ -374,4 +357,14 @@ async function pool(tasks: Array<() => Promise<void>>, size: number, halted: () 
     }
   };
   await Promise.all(Array.from({ length: Math.min(size, tasks.length) }, lane));
+}
+
+/** `load` called at most once per key for as long as the returned reader lives (one pass). */
+function oncePerKey<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const seen = new Map<string, Promise<T>>();
+  return (key) => {
+    let found = seen.get(key);
+    if (!found) seen.set(key, (found = load(key)));
+    return found;
+  };
 }
